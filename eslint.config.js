@@ -1,0 +1,44 @@
+// Lint rules, and the import boundaries that keep logic pure (see DESIGN.md, STYLE.md habit 1):
+// pure folders take no I/O, so they may not import Node built-ins or the I/O libraries.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const ioModules = ['node:*', 'level', 'classic-level', 'libp2p', '@libp2p/*', '@chainsafe/*', 'execa', 'fastify', '@fastify/*', 'undici'];
+// Bare built-in names (`fs`, `net`) are the same modules as `node:fs`; forbid them too.
+const bareBuiltins = ['fs', 'fs/*', 'path', 'os', 'net', 'dgram', 'http', 'https', 'http2', 'child_process', 'crypto', 'timers', 'timers/*', 'worker_threads', 'cluster', 'process', 'stream', 'stream/*', 'dns', 'tls', 'readline'];
+
+const pureFolders = ['consensus/core/**', 'node/placement/**', 'node/state/**'];
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'dist/**', 'ui/vendor/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { console: 'readonly', process: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', queueMicrotask: 'readonly', performance: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', URL: 'readonly', Buffer: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-empty': ['error', { allowEmptyCatch: false }],
+      eqeqeq: ['error', 'always'],
+    },
+  },
+  {
+    files: pureFolders,
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{
+          group: [...ioModules, ...bareBuiltins],
+          message: 'This folder is pure logic (no I/O): take what you need as a parameter, and do the I/O in an adapter.',
+        }],
+      }],
+      'no-restricted-globals': ['error',
+        { name: 'process', message: 'Pure code takes configuration as parameters.' },
+        { name: 'setTimeout', message: 'Pure code has no clock: count ticks.' },
+        { name: 'setInterval', message: 'Pure code has no clock: count ticks.' },
+        { name: 'Date', message: 'Pure code has no clock: take nowMs as a parameter.' },
+        { name: 'performance', message: 'Pure code has no clock.' },
+        { name: 'Buffer', message: 'Use Uint8Array in pure code.' },
+      ],
+      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'Take a seeded random source as a parameter.' }],
+    },
+  },
+);

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what ottmesh needs on a fresh Debian machine: system packages (ffmpeg, chromium) where
+# missing and we are root, then npm packages from the lockfile (which pin their own Node LTS).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing ${missing[*]} with apt-get"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "setup: missing ${missing[*]}: install them with your package manager (Debian/Ubuntu: sudo apt-get install -y ${missing[*]})" >&2
+    exit 1
+  fi
+fi
+
+command -v npm >/dev/null 2>&1 || { echo "setup: npm is missing: install Node.js and npm (any version; the project pins its own Node 24 from npm)" >&2; exit 1; }
+# npm ci is exact and clean; node_modules/.bin/node (Node 24 from the npm package `node`) then runs every npm script.
+npm ci --no-audit --no-fund
