@@ -42,11 +42,13 @@ export class MemoryStorage implements RaftStorage {
   // #entries[0] is a placeholder standing for the snapshot's last entry (index, term).
   #entries: Entry[] = [{ index: 0, term: 0, type: 'normal', data: new Uint8Array() }];
 
-  /** A storage holding a brand-new cluster's configuration: every node starts from the same
-   *  snapshot at index 0 listing the initial voters. */
+  /** A brand-new cluster's log: every founding node starts from the same snapshot at index 1,
+   *  term 1, holding the initial configuration. Members added later receive it with the first
+   *  snapshot the leader sends them (their log starts empty: `new MemoryStorage()`). */
   static bootstrap(conf: ConfState): MemoryStorage {
     const s = new MemoryStorage();
-    s.#snapshot = { meta: { index: 0, term: 0, conf }, data: new Uint8Array() };
+    s.applySnapshot({ meta: { index: 1, term: 1, conf }, data: new Uint8Array() });
+    s.#hardState = { term: 1, vote: null, commit: 1 };
     return s;
   }
 
@@ -82,7 +84,15 @@ export class MemoryStorage implements RaftStorage {
     if (lo <= offset) throw new CompactedError(lo, offset + 1);
     assert(hi <= this.lastIndex() + 1, () => `entries(${lo}, ${hi}) past last index ${this.lastIndex()}`);
     if (lo >= hi) return [];
-    return limitSize(this.#entries.slice(lo - offset, hi - offset), maxBytes);
+    // Find the end first: the log may be long and only a message's worth is wanted.
+    let end = lo - offset;
+    let total = 0;
+    while (end < hi - offset) {
+      total += entrySizeBytes(this.#entries[end]!);
+      if (end > lo - offset && total > maxBytes) break;
+      end++;
+    }
+    return this.#entries.slice(lo - offset, end);
   }
 
   snapshot(): Snapshot {
