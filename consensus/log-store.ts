@@ -20,7 +20,8 @@ export interface LogWrite {
 /**
  * A durable Raft log. Calls are made one at a time by the driver (no overlapping writes).
  * - `save` is one atomic, synced write: the snapshot first (replacing every entry up to its
- *   index), then `entries` (replacing stored entries at the same or higher index), then the
+ *   index; later entries stay only if the stored entry at its index has the snapshot's term,
+ *   else they are dropped), then `entries` (replacing stored entries at the same or higher index), then the
  *   hard state. When it resolves, all of it survives a crash; if it rejects or the process dies
  *   first, none or all of it does, never a part.
  * - `load` reads it back and verifies it; a torn or inconsistent store throws
