@@ -1,0 +1,332 @@
+// The driver runs one Raft node: it owns the RawNode, ticks it on a timer, feeds it the
+// transport's messages and the application's proposals, and works through its Readies one at a
+// time in etcd-io/raft's order: persist (one synced store.save) -> update the MemoryStorage ->
+// send -> apply -> advance. While a save is in flight, new proposals and messages are stepped
+// into the RawNode and come out together in the next Ready: that batching is the throughput.
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import type { ConfChange, NodeId, Ready, Status } from './core/index.ts';
+import { MemoryStorage, NotLeaderError, ProposalDroppedError, RawNode } from './core/index.ts';
+import { DriverStoppedError, TooManyPendingError } from './driver-errors.ts';
+import { realClock, resolveDriverInit } from './driver-options.ts';
+import type { DriverClock, RaftDriverComponents, RaftDriverEvents, RaftDriverInit, ResolvedDriverInit } from './driver-options.ts';
+import type { LogStore, PersistedState } from './log-store.ts';
+import { PendingProposals, type Placed } from './proposals.ts';
+import { PendingReads } from './reads.ts';
+import { memoryStorageFrom } from './restore.ts';
+import type { StateMachine } from './state-machine.ts';
+import type { Transport, TransportHandler } from './transport.ts';
+
+export type { DriverClock, RaftDriverComponents, RaftDriverEvents, RaftDriverInit } from './driver-options.ts';
+
+/** Readies handled back to back before the loop yields a macrotask to timers and I/O (with an
+ *  in-memory store every save resolves at once, and the loop must not starve the tick timer). */
+const maxReadiesPerTurn = 64;
+
+type LifecycleState = 'new' | 'starting' | 'running' | 'stopped';
+
+export class RaftDriver extends EventEmitter<RaftDriverEvents> {
+  readonly id: NodeId;
+  readonly #store: LogStore;
+  readonly #transport: Transport;
+  readonly #sm: StateMachine;
+  readonly #clock: DriverClock;
+  readonly #logger: Pick<Console, 'error'>;
+  readonly #init: ResolvedDriverInit;
+  readonly #proposals = new PendingProposals();
+  readonly #reads: PendingReads;
+  /** Read contexts must never repeat, not even across restarts: a late answer to an old
+   *  request must not satisfy a new one. */
+  readonly #readContextPrefix = randomUUID();
+  #readSeq = 0;
+  #state: LifecycleState = 'new';
+  #failure: Error | null = null;
+  #node: RawNode | null = null;
+  #storage: MemoryStorage | null = null;
+  #ticker: { stop(): void } | null = null;
+  #ticks = 0;
+  #appliedIndex = 0;
+  #snapshotIndex = 0;
+  /** Set while the Ready loop runs; resolves when it has stopped. */
+  #loop: PromiseWithResolvers<void> | null = null;
+
+  constructor(components: RaftDriverComponents, init: RaftDriverInit) {
+    super();
+    this.id = init.id;
+    this.#store = components.store;
+    this.#transport = components.transport;
+    this.#sm = components.stateMachine;
+    this.#clock = components.clock ?? realClock;
+    this.#logger = components.logger ?? console;
+    this.#init = resolveDriverInit(init);
+    this.#reads = new PendingReads(this.#init.readTimeoutTicks);
+  }
+
+  /** Load the store, restore the state machine, build the RawNode, start the transport and the
+   *  tick timer. Throws what the store's load throws (CorruptLogError); the driver is then stopped. */
+  async start(): Promise<void> {
+    if (this.#state !== 'new') throw new Error(`raft driver ${this.id} can only be started once`);
+    this.#state = 'starting';
+    try {
+      const persisted = await this.#loadOrBootstrap();
+      const storage = memoryStorageFrom(persisted);
+      if (persisted.snapshot !== null) this.#sm.restore(persisted.snapshot.data);
+      this.#snapshotIndex = this.#appliedIndex = persisted.snapshot?.meta.index ?? 0;
+      this.#storage = storage;
+      this.#node = new RawNode({
+        ...this.#init.raft,
+        id: this.id,
+        storage,
+        electionTicks: this.#init.electionTicks,
+        heartbeatTicks: this.#init.heartbeatTicks,
+      });
+      await this.#transport.start(this.#transportHandler());
+    } catch (err) {
+      this.#state = 'stopped';
+      throw err;
+    }
+    // stop() may have been called while we awaited: it marked us stopped, undo what we started.
+    if (this.#state !== 'starting') {
+      await this.#transport.stop();
+      return;
+    }
+    this.#state = 'running';
+    this.#ticker = this.#clock.every(this.#init.tickIntervalMs, () => this.#tick());
+    this.#schedule();
+  }
+
+  /** Stop ticking and receiving, reject everything pending with DriverStoppedError, and wait for
+   *  an in-flight write to finish. The store stays open: its owner closes it after this. */
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped') return this.#loop?.promise;
+    this.#state = 'stopped';
+    this.#ticker?.stop();
+    this.#ticker = null;
+    const stopped = new DriverStoppedError(this.id, this.#failure ?? undefined);
+    this.#proposals.rejectAll(stopped);
+    this.#reads.rejectAll(stopped);
+    await this.#transport.stop();
+    await this.#loop?.promise;
+  }
+
+  /** Propose `data` as a normal entry. Resolves with where it landed once it is applied
+   *  locally. Rejects with NotLeaderError (carrying the leader's id) on a follower,
+   *  ProposalDroppedError (e.g. during a leadership transfer), TooManyPendingError,
+   *  ProposalLostError / ProposalOutcomeUnknownError if leadership changed under it, or
+   *  DriverStoppedError. */
+  propose(data: Uint8Array): Promise<Placed> {
+    return this.#place((node) => node.propose(data));
+  }
+
+  /** Propose a membership change; resolves once it is applied (the configuration has changed). */
+  proposeConfChange(cc: ConfChange): Promise<Placed> {
+    return this.#place((node) => node.proposeConfChange(cc));
+  }
+
+  /** A linearizable read: resolves with the read index once this node has applied it, so the
+   *  state machine may then be read. Works on followers too (the leader is asked). Rejects with
+   *  NotLeaderError when no leader is known, ReadTimeoutError, TooManyPendingError. */
+  read(): Promise<number> {
+    let node: RawNode;
+    try {
+      node = this.#running();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.#reads.size >= this.#init.maxPendingReads) return Promise.reject(new TooManyPendingError('reads', this.#init.maxPendingReads));
+    const context = `${this.#readContextPrefix}/${++this.#readSeq}`;
+    try {
+      node.readIndex(context);
+    } catch (err) {
+      return Promise.reject(this.#expected(err));
+    }
+    const read = this.#reads.add(context, this.#ticks);
+    this.#schedule();
+    return read;
+  }
+
+  /** Ask the leader (this node) to hand leadership to `to`. Throws NotLeaderError. */
+  transferLeadership(to: NodeId): void {
+    this.#running().transferLeadership(to);
+    this.#schedule();
+  }
+
+  /** Start an election now instead of waiting for the election timeout. */
+  campaign(): void {
+    this.#running().campaign();
+    this.#schedule();
+  }
+
+  status(): Status {
+    if (this.#node === null) throw new DriverStoppedError(this.id);
+    return this.#node.status();
+  }
+
+  /** The index of the last entry applied to the state machine. */
+  get appliedIndex(): number {
+    return this.#appliedIndex;
+  }
+
+  /** Proposals and reads waiting (for status displays and the bench). */
+  pending(): { proposals: number; reads: number } {
+    return { proposals: this.#proposals.size, reads: this.#reads.size };
+  }
+
+  #place(placeIn: (node: RawNode) => Placed): Promise<Placed> {
+    let node: RawNode;
+    try {
+      node = this.#running();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.#proposals.size >= this.#init.maxPendingProposals) {
+      return Promise.reject(new TooManyPendingError('proposals', this.#init.maxPendingProposals));
+    }
+    let placed: Placed;
+    try {
+      placed = placeIn(node);
+    } catch (err) {
+      return Promise.reject(this.#expected(err));
+    }
+    const applied = this.#proposals.add(placed);
+    this.#schedule();
+    return applied;
+  }
+
+  /** Pass expected core errors through; anything else is a broken invariant: stop the node. */
+  #expected(err: unknown): Error {
+    if (err instanceof NotLeaderError || err instanceof ProposalDroppedError) return err;
+    this.#fail(err);
+    return err instanceof Error ? err : new Error(String(err));
+  }
+
+  #running(): RawNode {
+    if (this.#state !== 'running' || this.#node === null) throw new DriverStoppedError(this.id, this.#failure ?? undefined);
+    return this.#node;
+  }
+
+  /** The store's contents; on a brand-new node with `bootstrap`, first persist the initial
+   *  configuration (MemoryStorage.bootstrap's snapshot and hard state), so a restart finds it. */
+  async #loadOrBootstrap(): Promise<PersistedState> {
+    const persisted = await this.#store.load();
+    const empty = persisted.snapshot === null && persisted.entries.length === 0 && persisted.hardState.term === 0;
+    if (!empty || this.#init.bootstrap === undefined) return persisted;
+    const bootstrap = MemoryStorage.bootstrap(this.#init.bootstrap);
+    const state: PersistedState = { hardState: bootstrap.initialState().hardState, snapshot: bootstrap.snapshot(), entries: [] };
+    await this.#store.save(state);
+    return state;
+  }
+
+  #transportHandler(): TransportHandler {
+    return {
+      message: (m) => this.#feed((node) => node.step(m)),
+      unreachable: (peer) => this.#feed((node) => node.reportUnreachable(peer)),
+      snapshotStatus: (peer, ok) => this.#feed((node) => node.reportSnapshot(peer, ok)),
+    };
+  }
+
+  /** Input from the transport or the timer; a throw here is a broken invariant. */
+  #feed(input: (node: RawNode) => void): void {
+    if (this.#state !== 'running' || this.#node === null) return;
+    try {
+      input(this.#node);
+    } catch (err) {
+      this.#fail(err);
+      return;
+    }
+    this.#schedule();
+  }
+
+  #tick(): void {
+    this.#ticks++;
+    this.#reads.expire(this.#ticks);
+    this.#feed((node) => node.tick());
+  }
+
+  /** Start the Ready loop unless it runs already (it picks up whatever was stepped meanwhile).
+   *  Deferred to a microtask so that proposals made in one synchronous burst share a Ready. */
+  #schedule(): void {
+    if (this.#loop !== null || this.#state !== 'running') return;
+    this.#loop = Promise.withResolvers<void>();
+    queueMicrotask(() => void this.#runLoop());
+  }
+
+  async #runLoop(): Promise<void> {
+    try {
+      for (let n = 0; n < maxReadiesPerTurn; n++) {
+        const node = this.#node;
+        if (this.#state !== 'running' || node === null || !node.hasReady()) {
+          this.#endLoop();
+          return;
+        }
+        await this.#handleReady(node, node.ready());
+      }
+      setImmediate(() => void this.#runLoop());
+    } catch (err) {
+      this.#endLoop();
+      this.#fail(err);
+    }
+  }
+
+  #endLoop(): void {
+    const loop = this.#loop;
+    this.#loop = null;
+    loop?.resolve();
+  }
+
+  /** One Ready, in order: persist, update storage, send, apply, advance, maybe compact.
+   *  Every durable change is written synced, a commit-only hard state too (Ready.mustSync
+   *  false): LogStore.save has no unsynced mode, and that costs one fsync per such Ready. */
+  async #handleReady(node: RawNode, rd: Ready): Promise<void> {
+    const storage = this.#storage!;
+    if (rd.snapshot !== null || rd.entries.length > 0 || rd.hardState !== null) {
+      await this.#store.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
+      if (this.#state !== 'running') return; // stopped while writing: nothing more may happen
+    }
+    if (rd.snapshot !== null) storage.applySnapshot(rd.snapshot);
+    storage.append(rd.entries);
+    if (rd.hardState !== null) storage.setHardState(rd.hardState);
+    if (rd.messages.length > 0) this.#transport.send(rd.messages);
+    this.#apply(rd);
+    node.advance(rd);
+    if (rd.softState !== null) this.emit('soft-state', rd.softState);
+    if (this.#appliedIndex - this.#snapshotIndex >= this.#init.snapshotEveryEntries) await this.#compact(node, storage);
+  }
+
+  #apply(rd: Ready): void {
+    if (rd.snapshot !== null) {
+      this.#sm.restore(rd.snapshot.data);
+      this.#appliedIndex = this.#snapshotIndex = rd.snapshot.meta.index;
+      this.#proposals.snapshotApplied(rd.snapshot.meta);
+    }
+    for (const entry of rd.committedEntries) {
+      if (entry.index <= this.#appliedIndex) continue; // covered by a snapshot applied meanwhile
+      if (entry.type === 'normal' && entry.data.byteLength > 0) this.#sm.apply(entry);
+      this.#proposals.applied(entry.index, entry.term);
+      this.#appliedIndex = entry.index;
+    }
+    this.#reads.readStates(rd.readStates, this.#appliedIndex);
+  }
+
+  /** Snapshot the state machine at the applied index (after advance, so the configuration
+   *  includes this Ready's conf changes) and drop the log before it, in memory and on disk. */
+  async #compact(node: RawNode, storage: MemoryStorage): Promise<void> {
+    const snapshot = storage.createSnapshot(this.#appliedIndex, node.status().conf, this.#sm.snapshot(), this.#init.snapshotKeepEntries);
+    this.#snapshotIndex = snapshot.meta.index;
+    await this.#store.compact(snapshot);
+  }
+
+  /** Stop for good: a failed durable write or a broken invariant. Continuing could lose or
+   *  corrupt committed entries, so log it, reject every waiter, and emit 'error'. */
+  #fail(err: unknown): void {
+    if (this.#failure !== null) return;
+    const error = err instanceof Error ? err : new Error(String(err));
+    this.#failure = error;
+    this.#logger.error(`raft node ${this.id}: fatal, stopping: ${error.stack ?? error.message}`);
+    // Even during a stop (a write that was in flight failed), the error is reported, not dropped.
+    if (this.#state !== 'stopped') {
+      this.stop().catch((stopErr: unknown) => this.#logger.error(`raft node ${this.id}: while stopping: ${String(stopErr)}`));
+    }
+    this.emit('error', error);
+  }
+}

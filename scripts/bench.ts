@@ -1,0 +1,23 @@
+// Benchmarks: `npm run bench -- <suite> [--json] [suite options]`. Each suite prints a readable
+// table; with --json its last line of output is one JSON object. Later issues add suites here.
+type Suite = (args: readonly string[]) => Promise<void>;
+
+const suites: Record<string, { readonly about: string; readonly load: () => Promise<Suite> }> = {
+  raft: {
+    about: '3 Raft drivers in one process over synced level stores: commits/s under load, commit latency, core rate',
+    load: async () => (await import('./bench/raft.ts')).run,
+  },
+};
+
+function usage(): string {
+  const lines = Object.entries(suites).map(([name, s]) => `  ${name.padEnd(8)} ${s.about}`);
+  return `usage: npm run bench -- <suite> [--json] [options]\nsuites:\n${lines.join('\n')}`;
+}
+
+const [name, ...rest] = process.argv.slice(2);
+const suite = name === undefined ? undefined : suites[name];
+if (suite === undefined) {
+  console.error(name === undefined ? usage() : `unknown bench suite "${name}"\n${usage()}`);
+  process.exit(2);
+}
+await (await suite.load())(rest);
