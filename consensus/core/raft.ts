@@ -166,10 +166,11 @@ export class Raft {
     this.lead = this.id;
     this.role = 'leader';
     this.trk.progress.get(this.id)!.becomeReplicate();
-    // No membership change until this term's no-op is applied: a new leader may not yet know
-    // of a change its predecessor committed (the single-server change bug, raft-dev 2015).
-    this.pendingConfIndex = this.log.lastIndex();
-    this.#appendEntries([{ type: 'normal', data: new Uint8Array() }]);
+    const noop = this.#appendEntries([{ type: 'normal', data: new Uint8Array() }]);
+    // No membership change until this term's no-op is applied: a new leader may not yet know of
+    // a change its predecessor committed, and until an entry of its own term commits, an older
+    // uncommitted change might still commit (the single-server change bug, raft-dev 2015).
+    this.pendingConfIndex = noop.index;
   }
 
   // ---- ticks --------------------------------------------------------------------------------
@@ -592,7 +593,7 @@ export class Raft {
       if (this.leadTransferee !== null && !this.trk.isVoter(this.leadTransferee)) this.leadTransferee = null;
       // A smaller quorum may already hold more entries.
       if (this.#maybeCommit()) this.#broadcastPending = true;
-      if (cc.type !== 'remove') this.#broadcastPending = true; // start replicating to the newcomer
+      if (cc.type === 'add-learner') this.#sendAppend(cc.node, true); // start probing the newcomer
     }
     return conf;
   }
@@ -618,7 +619,7 @@ export class Raft {
     if (pr.match === this.log.lastIndex()) {
       this.#send(message({ type: 'MsgTimeoutNow', from: this.id, to: transferee, term: this.term }));
     } else {
-      this.#sendAppend(transferee, false);
+      this.#sendAppend(transferee, true); // even if empty: its answer tells where to catch up from
     }
   }
 

@@ -51,7 +51,9 @@ export class RawNode {
   }
 
   /** Request a linearizable read. Its answer comes in a later Ready's readStates with the same
-   *  context: serve the read once applied >= that index. Throws NotLeaderError when no leader is known. */
+   *  context: serve the read once applied >= that index. `context` must be unique among pending
+   *  reads (a repeat is ignored). Throws NotLeaderError when no leader is known. No answer comes
+   *  if leadership is lost meanwhile: callers time out and retry. */
   readIndex(context: string): void {
     this.#raft.readIndex(context);
   }

@@ -75,10 +75,13 @@ export class ProgressTracker {
     }
   }
 
-  /** Forget all progress: every member probes again from `nextIndex`; `self` matches `lastIndex`. */
+  /** Forget all progress: every member probes again from `nextIndex`; `self` matches `lastIndex`.
+   *  Nobody but `self` counts as recently active: a new term's leader must hear from a quorum
+   *  within its first election timeout to keep leading. */
   resetProgress(self: NodeId, nextIndex: number, lastIndex: number): void {
     this.progress.clear();
     this.setConf(this.#conf, nextIndex);
+    for (const [id, pr] of this.progress) pr.recentActive = id === self;
     const own = this.progress.get(self);
     if (own) own.match = lastIndex;
   }
