@@ -1,0 +1,62 @@
+// The API's expected failures, one class per failure with a stable `name`; the error handler
+// (error-handler.ts) turns them into status codes. `retryAfterS` becomes a Retry-After header.
+
+export class ApiError extends Error {
+  override readonly name: string = 'ApiError';
+  readonly statusCode: number;
+  readonly retryAfterS: number | null;
+  constructor(statusCode: number, message: string, retryAfterS: number | null = null) {
+    super(message);
+    this.statusCode = statusCode;
+    this.retryAfterS = retryAfterS;
+  }
+}
+
+/** No usable API token: 401. */
+export class UnauthorizedError extends ApiError {
+  override readonly name = 'UnauthorizedError';
+  constructor(message: string) {
+    super(401, message);
+  }
+}
+
+/** A write reached a node that is not the leader, and no leader is known (election under way,
+ *  or this node cannot reach a quorum): 503, retry shortly. */
+export class NoLeaderError extends ApiError {
+  override readonly name = 'NoLeaderError';
+  constructor(message: string, retryAfterS: number) {
+    super(503, message, retryAfterS);
+  }
+}
+
+/** Forwarding a write to the leader failed (unreachable, timed out): 503, retry shortly. */
+export class LeaderUnreachableError extends ApiError {
+  override readonly name = 'LeaderUnreachableError';
+  constructor(leaderUrl: string, why: string, retryAfterS: number) {
+    super(503, `could not forward this write to the leader at ${leaderUrl} (${why}): retry in a few seconds`, retryAfterS);
+  }
+}
+
+/** The state machine refused the command (ApplyResult ok:false): 409 with its reason. */
+export class CommandRefusedError extends ApiError {
+  override readonly name = 'CommandRefusedError';
+  constructor(reason: string) {
+    super(409, reason);
+  }
+}
+
+/** listen() found the port taken. */
+export class PortInUseError extends Error {
+  override readonly name = 'PortInUseError';
+  constructor(host: string, port: number) {
+    super(`port ${port} on ${host} is already in use: stop the program using it, or pick another port with --http-port`);
+  }
+}
+
+/** listen() was given an address this machine does not have. */
+export class AddressUnavailableError extends Error {
+  override readonly name = 'AddressUnavailableError';
+  constructor(host: string) {
+    super(`${host} is not an address of this machine: pass one of its addresses with --host (or 0.0.0.0 for all)`);
+  }
+}

@@ -1,0 +1,58 @@
+// GET /api/v1/cluster: the whole cluster at a glance, linearizable (read-index first), so a
+// change acknowledged anywhere shows here, on any node.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+
+import { findNode, nodesSorted } from '../../state/index.ts';
+import { requireApiToken } from '../auth.ts';
+import { errorResponses } from '../schemas.ts';
+import type { ClusterApi } from '../service.ts';
+
+const NodeView = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  role: Type.Union([Type.Literal('voter'), Type.Literal('learner')]),
+  state: Type.Union([Type.Literal('alive'), Type.Literal('suspect'), Type.Literal('down')]),
+  enabled: Type.Boolean(),
+  groups: Type.Array(Type.String()),
+  cpuPct: Type.Number(),
+  memPct: Type.Number(),
+  streams: Type.Integer(),
+  httpUrl: Type.String(),
+});
+
+const ClusterBody = Type.Object({
+  clusterId: Type.String(),
+  term: Type.Integer(),
+  leader: Type.Union([Type.Object({ id: Type.String(), name: Type.String() }), Type.Null()]),
+  nodes: Type.Array(NodeView),
+});
+
+export const clusterRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = async (app, { api }) => {
+  app.get('/api/v1/cluster', {
+    onRequest: requireApiToken(api),
+    schema: { response: { 200: ClusterBody, ...errorResponses } },
+  }, async () => {
+    await api.read();
+    const state = api.state();
+    const raft = api.raftStatus();
+    const voters = new Set(raft.conf.voters);
+    const leader = raft.leaderId === null ? null : { id: raft.leaderId, name: findNode(state, raft.leaderId)?.name ?? raft.leaderId };
+    const nodes = nodesSorted(state).map((node) => {
+      const seen = api.membership(node.id);
+      return {
+        id: node.id,
+        name: node.name,
+        role: voters.has(node.id) ? 'voter' as const : 'learner' as const,
+        state: seen?.state ?? 'down' as const,
+        enabled: node.enabled,
+        groups: [...node.groups],
+        cpuPct: seen?.cpuPct ?? 0,
+        memPct: seen?.memPct ?? 0,
+        streams: seen?.streams ?? 0,
+        httpUrl: node.httpUrl,
+      };
+    });
+    return { clusterId: state.clusterId, term: raft.term, leader, nodes };
+  });
+};

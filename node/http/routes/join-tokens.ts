@@ -1,0 +1,49 @@
+// POST /api/v1/join-tokens: create a join token (a replicated write, so on the leader). The
+// secret leaves this node only inside the returned token string; the state keeps its hash.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+
+import { newJoinSecret } from '../../auth/index.ts';
+import type { JoinTokenRecord } from '../../state/index.ts';
+import { principalOf, requireApiToken } from '../auth.ts';
+import { CommandRefusedError } from '../errors.ts';
+import { leaderOrForward } from '../forward.ts';
+import type { ForwardInit } from '../forward.ts';
+import { errorResponses, NameSchema } from '../schemas.ts';
+import type { ClusterApi } from '../service.ts';
+
+export const defaultJoinTokenTtlS = 3600;
+export const joinTokenTtlSMax = 30 * 86_400;
+export const joinTokenUsesMax = 1000;
+
+const CreateBody = Type.Object({
+  ttlS: Type.Integer({ minimum: 1, maximum: joinTokenTtlSMax, default: defaultJoinTokenTtlS }),
+  uses: Type.Integer({ minimum: 1, maximum: joinTokenUsesMax, default: 1 }),
+  groups: Type.Array(NameSchema, { maxItems: 32, uniqueItems: true, default: [] }),
+}, { additionalProperties: false });
+
+const CreatedBody = Type.Object({
+  token: Type.String(),
+  id: Type.String(),
+  expiresAt: Type.String(),
+  uses: Type.Integer(),
+  groups: Type.Array(Type.String()),
+});
+
+export const joinTokenRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi; forward: ForwardInit }> = async (app, { api, forward }) => {
+  app.post('/api/v1/join-tokens', {
+    onRequest: requireApiToken(api),
+    preHandler: leaderOrForward(api, forward),
+    schema: { body: CreateBody, response: { 201: CreatedBody, ...errorResponses } },
+  }, async (request, reply) => {
+    const { ttlS, uses, groups } = request.body;
+    const { tokenId, secret, secretHash } = newJoinSecret();
+    const atMs = api.nowMs();
+    const record: JoinTokenRecord = {
+      id: tokenId, secretHash, expiresAtMs: atMs + ttlS * 1000, usesLeft: uses, groups, createdAtMs: atMs, createdBy: principalOf(request).user,
+    };
+    const result = await api.propose({ type: 'CreateJoinToken', atMs, token: record });
+    if (!result.ok) throw new CommandRefusedError(result.reason);
+    return reply.code(201).send({ token: api.newJoinTokenString(record, secret), id: tokenId, expiresAt: new Date(record.expiresAtMs).toISOString(), uses, groups });
+  });
+};

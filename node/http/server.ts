@@ -1,0 +1,74 @@
+// The HTTP server every node runs: fastify with TypeBox schemas, one plugin per concern, one
+// error handler. buildServer() does not listen; listen() does, with one-line errors.
+import type { AddressInfo } from 'node:net';
+
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { LogController } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
+
+import { installErrorHandler } from './error-handler.ts';
+import { AddressUnavailableError, PortInUseError } from './errors.ts';
+import { defaultForwardTimeoutMs, defaultRetryAfterS } from './forward.ts';
+import { clusterRoutes } from './routes/cluster.ts';
+import { healthRoutes } from './routes/health.ts';
+import { joinTokenRoutes } from './routes/join-tokens.ts';
+import { nodeRoutes } from './routes/nodes.ts';
+import type { ClusterApi } from './service.ts';
+
+/** Request bodies larger than this are refused with 413; the API's bodies are small. */
+export const defaultBodyLimitBytes = 64 * 1024;
+
+export type HttpServer = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+export interface HttpServerComponents {
+  readonly api: ClusterApi;
+  /** A pino logger (or any fastify-compatible one); default: no logging. */
+  readonly logger?: FastifyBaseLogger;
+}
+
+export interface HttpServerInit {
+  /** Default 64 KiB. */
+  readonly bodyLimitBytes?: number;
+  /** How long a follower waits for the leader when forwarding a write. Default 5000. */
+  readonly forwardTimeoutMs?: number;
+  /** Retry-After on 503 answers (no leader, leadership changing). Default 1. */
+  readonly retryAfterS?: number;
+  /** Log a line per request (fastify's request logging). Default false. */
+  readonly logRequests?: boolean;
+}
+
+export function buildServer(components: HttpServerComponents, init: HttpServerInit = {}): HttpServer {
+  const retryAfterS = init.retryAfterS ?? defaultRetryAfterS;
+  const bodyLimitBytes = init.bodyLimitBytes ?? defaultBodyLimitBytes;
+  const forward = { forwardTimeoutMs: init.forwardTimeoutMs ?? defaultForwardTimeoutMs, retryAfterS };
+  const app = Fastify({
+    ...(components.logger === undefined ? {} : { loggerInstance: components.logger }),
+    logController: new LogController({ disableRequestLogging: !(init.logRequests ?? false) }),
+    bodyLimit: bodyLimitBytes,
+    // Unknown fields are refused (400 naming them) rather than silently dropped.
+    ajv: { customOptions: { removeAdditional: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  installErrorHandler(app, { retryAfterS, bodyLimitBytes });
+  const { api } = components;
+  void app.register(healthRoutes, { api });
+  void app.register(clusterRoutes, { api });
+  void app.register(joinTokenRoutes, { api, forward });
+  void app.register(nodeRoutes, { api, forward });
+  return app;
+}
+
+/** Starts listening; resolves with the bound address (port 0 picks a free one). Throws
+ *  PortInUseError / AddressUnavailableError with a one-line message that says what to do. */
+export async function listen(app: HttpServer, host: string, port: number): Promise<{ host: string; port: number; url: string }> {
+  try {
+    await app.listen({ host, port });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new PortInUseError(host, port);
+    if (code === 'EADDRNOTAVAIL') throw new AddressUnavailableError(host);
+    throw err;
+  }
+  const address = app.server.address() as AddressInfo;
+  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return { host: address.address, port: address.port, url: `http://${urlHost}:${address.port}` };
+}

@@ -1,0 +1,54 @@
+// What the HTTP API needs from the rest of the node: a narrow interface the composition root
+// (main.ts) implements with the Raft driver, the state machine, gossip and p2p, and tests
+// implement with a fake. Routes see nothing else.
+import type { ConfState, NodeId, Role } from '../../consensus/index.ts';
+import type { ApplyResult, ClusterState, Command, JoinTokenRecord } from '../state/index.ts';
+
+/** The Raft facts the API shows; RaftDriver.status() returns a superset. */
+export interface RaftView {
+  readonly term: number;
+  readonly leaderId: NodeId | null;
+  readonly role: Role;
+  readonly conf: ConfState;
+}
+
+/** One member as this node's membership view (gossip) sees it. */
+export interface MemberView {
+  readonly state: 'alive' | 'suspect' | 'down';
+  readonly cpuPct: number;
+  readonly memPct: number;
+  /** ffmpeg processes (streams) running there. */
+  readonly streams: number;
+}
+
+export interface ClusterApi {
+  /** This node's libp2p peer id and name. */
+  readonly nodeId: NodeId;
+  readonly name: string;
+  /** Synchronous, cheap; may throw DriverStoppedError when the driver is not running (the API
+   *  answers 503). */
+  raftStatus(): RaftView;
+  /** The state as of the last applied entry on this node (immutable). */
+  state(): ClusterState;
+  /** Linearizable read barrier: resolves once this node has applied everything committed
+   *  before the call, so `state()` is then current. Works on followers. Rejects with
+   *  NotLeaderError (no leader known), ReadTimeoutError, TooManyPendingError or
+   *  DriverStoppedError; the API answers those with 503 and Retry-After. */
+  read(): Promise<void>;
+  /** Proposes `command` on this node (the API only calls it on the leader) and resolves with
+   *  what applying it did, once applied locally (see proposeCommand in node/state). Rejects with
+   *  the driver's errors (NotLeaderError if leadership was just lost, ...): the API answers
+   *  503 with Retry-After; InvalidCommandError is a bug in the API (500). */
+  propose(command: Command): Promise<ApplyResult>;
+  /** Base URL of the leader's HTTP API (from its NodeRecord), or null when no leader is known
+   *  or its record is not applied here yet. */
+  leaderHttpUrl(): string | null;
+  /** The gossip view of member `id`, or null when no report from it has been seen (the API
+   *  shows such a node as "down" with zero load). */
+  membership(id: NodeId): MemberView | null;
+  /** Wall-clock time, stamped on commands as `atMs`. */
+  nowMs(): number;
+  /** The join token string a new node is given: encodeJoinToken (node/auth) with this
+   *  cluster's id, network key and members' addresses, plus `record.id` and `secret`. */
+  newJoinTokenString(record: JoinTokenRecord, secret: string): string;
+}

@@ -1,0 +1,100 @@
+// Commands and the state as bytes (JSON) for the Raft log and snapshots, decoded with schema
+// checks. Pure.
+import { Compile } from 'typebox/compile';
+import type { TLocalizedValidationError } from 'typebox/error';
+
+import { CorruptCommandError, CorruptSnapshotError, InvalidCommandError, UnknownCommandError } from './errors.ts';
+import { commandSchemas, ClusterStateSchema } from './schema.ts';
+import type { CommandType } from './schema.ts';
+import type { ClusterState, Command } from './types.ts';
+
+/** Bumped when the snapshot layout changes incompatibly; a node refuses a newer one. */
+export const snapshotFormatVersion = 1;
+/** A command larger than this is refused at encode time (one entry, sent to every replica). */
+export const commandBytesMax = 64 * 1024;
+
+const commandValidators = Object.fromEntries(
+  Object.entries(commandSchemas).map(([type, schema]) => [type, Compile(schema)]),
+) as Record<CommandType, ReturnType<typeof Compile>>;
+const stateValidator = Compile(ClusterStateSchema);
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** The command as log-entry bytes. Throws InvalidCommandError (naming the field) when it does
+ *  not match its schema or is too large: a command that would not decode never reaches the log. */
+export function encodeCommand(command: Command): Uint8Array {
+  const type: string = command.type;
+  const validator = Object.hasOwn(commandValidators, type) ? commandValidators[type as CommandType] : undefined;
+  if (validator === undefined) throw new InvalidCommandError(`unknown command type "${type}"`);
+  if (!validator.Check(command)) throw new InvalidCommandError(`${type} command: ${describe(validator.Errors(command))}`);
+  const bytes = encoder.encode(JSON.stringify(command));
+  if (bytes.length > commandBytesMax) throw new InvalidCommandError(`${type} command is ${bytes.length} bytes, more than the ${commandBytesMax} allowed`);
+  return bytes;
+}
+
+/** Decodes a committed entry's command. Throws UnknownCommandError for a type this version does
+ *  not know, CorruptCommandError for anything else that is not a valid command. `index` (the
+ *  entry's) only goes into the messages. */
+export function decodeCommand(bytes: Uint8Array, index?: number): Command {
+  const where = index === undefined ? 'a committed entry' : `committed entry ${index}`;
+  const value = parseJson(bytes, (why) => new CorruptCommandError(`${where} is not a command (${why})`));
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new CorruptCommandError(`${where} is not a command object`);
+  const type: unknown = (value as { type?: unknown }).type;
+  if (typeof type !== 'string') throw new CorruptCommandError(`${where} has no command type`);
+  if (!Object.hasOwn(commandValidators, type)) throw new UnknownCommandError(type, index);
+  const validator = commandValidators[type as CommandType];
+  if (!validator.Check(value)) throw new CorruptCommandError(`${where}: ${type} command: ${describe(validator.Errors(value))}`);
+  return value as Command;
+}
+
+/** The whole state as snapshot bytes. */
+export function encodeState(state: ClusterState): Uint8Array {
+  return encoder.encode(JSON.stringify({ v: snapshotFormatVersion, state }));
+}
+
+/** Decodes snapshot bytes. Throws CorruptSnapshotError saying what is wrong. */
+export function decodeState(bytes: Uint8Array): ClusterState {
+  const value = parseJson(bytes, (why) => new CorruptSnapshotError(`the cluster state snapshot is not JSON (${why})`));
+  const { v, state } = (typeof value === 'object' && value !== null ? value : {}) as { v?: unknown; state?: unknown };
+  if (typeof v !== 'number') throw new CorruptSnapshotError('the cluster state snapshot has no format version');
+  if (v > snapshotFormatVersion) {
+    throw new CorruptSnapshotError(`the cluster state snapshot has format ${v}, newer than this version reads (${snapshotFormatVersion}): ` +
+      'upgrade this node to the version the rest of the cluster runs');
+  }
+  if (!stateValidator.Check(state)) throw new CorruptSnapshotError(`the cluster state snapshot is damaged: ${describe(stateValidator.Errors(state))}`);
+  const decoded = state as ClusterState;
+  const misfiled = misfiledKey(decoded);
+  if (misfiled !== null) throw new CorruptSnapshotError(`the cluster state snapshot is damaged: ${misfiled}`);
+  return decoded;
+}
+
+/** Every record must sit under its own id (name for users). */
+function misfiledKey(state: ClusterState): string | null {
+  const tables: [string, Readonly<Record<string, { id?: string; name?: string }>>, 'id' | 'name'][] = [
+    ['nodes', state.nodes, 'id'], ['joinTokens', state.joinTokens, 'id'], ['users', state.users, 'name'], ['apiTokens', state.apiTokens, 'id'],
+  ];
+  for (const [table, records, field] of tables) {
+    for (const [key, record] of Object.entries(records)) {
+      if (record[field] !== key) return `/${table}/${key} holds the record of ${String(record[field])}`;
+    }
+  }
+  return null;
+}
+
+function parseJson(bytes: Uint8Array, fail: (why: string) => Error): unknown {
+  try {
+    return JSON.parse(decoder.decode(bytes));
+  } catch (err) {
+    throw fail((err as Error).message);
+  }
+}
+
+/** The first meaningful schema error as "<path> <message>". TypeBox reports an unexpected field
+ *  twice (a "schema is false" at the field, then additionalProperties at the object). */
+export function describe(errors: readonly TLocalizedValidationError[]): string {
+  const error = errors.find((e) => e.keyword !== 'boolean') ?? errors[0];
+  if (error === undefined) return 'does not match its schema';
+  const path = error.instancePath === '' ? '/' : error.instancePath;
+  if (error.keyword === 'additionalProperties') return `${path} has unexpected fields: ${error.params.additionalProperties.join(', ')}`;
+  return `${path} ${error.message}`;
+}

@@ -1,0 +1,16 @@
+// The state package's public face: the contract types, apply(), the codec, the state machine
+// the driver runs, selectors and the validation rules callers check before proposing.
+export type * from './types.ts';
+export { apply, expiredJoinTokenRetentionMs, joinTokensMax, nodesMax } from './apply.ts';
+export type { Applied } from './apply.ts';
+export { commandBytesMax, decodeCommand, decodeState, encodeCommand, encodeState, snapshotFormatVersion } from './codec.ts';
+export { CorruptCommandError, CorruptSnapshotError, InvalidCommandError, ResultUnavailableError, UnknownCommandError } from './errors.ts';
+export { joinTokenProblem } from './join.ts';
+export { ClusterStateMachine, resultsKeptMax } from './machine.ts';
+export type { ChangeListener } from './machine.ts';
+export { groupsPerNodeMax, groupsProblem, isoFromMs, nameLengthMax, nameProblem } from './names.ts';
+export { proposeCommand } from './propose.ts';
+export type { Proposer } from './propose.ts';
+export { findApiToken, findJoinToken, findNode, findNodeByName, isMember, memberIds, nodesSorted, usableJoinTokens } from './selectors.ts';
+export { defaultSettings, settingsProblem } from './settings.ts';
+export { emptyState, isInitialized } from './state.ts';

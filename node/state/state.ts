@@ -1,0 +1,41 @@
+// The empty state, and safe lookups in its id-keyed records. Pure.
+import { defaultSettings } from './settings.ts';
+import type { ClusterState } from './types.ts';
+
+/** The state before InitCluster: no cluster id, no members, default settings. */
+export function emptyState(): ClusterState {
+  return { clusterId: '', nodes: {}, joinTokens: {}, users: {}, apiTokens: {}, settings: defaultSettings };
+}
+
+/** True once InitCluster has been applied. */
+export function isInitialized(state: ClusterState): boolean {
+  return state.clusterId !== '';
+}
+
+/** `record[key]` when it is the record's own entry. Keys can come from the network (a joining
+ *  node names its token id), and `record['constructor']` would otherwise find Object's. */
+export function own<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+/** A copy of `record` with `key` set to `value`. */
+export function withEntry<T>(record: Readonly<Record<string, T>>, key: string, value: T): Readonly<Record<string, T>> {
+  // A computed key defines an own entry even for "__proto__" (assignment would set the prototype).
+  return { ...record, [key]: value };
+}
+
+/** A copy of `record` without the keys `drop` accepts. One pass, whatever the number dropped. */
+export function withoutEntries<T>(record: Readonly<Record<string, T>>, drop: (key: string, value: T) => boolean): Readonly<Record<string, T>> {
+  const copy: Record<string, T> = {};
+  for (const [key, value] of Object.entries(record)) {
+    if (!drop(key, value)) copy[key] = value;
+  }
+  return copy;
+}
+
+/** A copy of `record` without `key`. */
+export function withoutEntry<T>(record: Readonly<Record<string, T>>, key: string): Readonly<Record<string, T>> {
+  const copy: Record<string, T> = { ...record };
+  delete copy[key];
+  return copy;
+}

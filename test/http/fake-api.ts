@@ -1,0 +1,83 @@
+// A ClusterApi for HTTP tests: the real apply() on an in-memory state, a settable Raft view.
+import { NotLeaderError } from '../../consensus/index.ts';
+import type { Role } from '../../consensus/index.ts';
+import { encodeJoinToken, newApiToken } from '../../node/auth/index.ts';
+import type { ClusterApi, MemberView, RaftView } from '../../node/http/index.ts';
+import { apply, emptyState } from '../../node/state/index.ts';
+import type { ApplyResult, ClusterState, Command, JoinTokenRecord, NodeRecord } from '../../node/state/index.ts';
+
+export const nowMs = Date.UTC(2025, 5, 1, 12);
+export const adminApiToken = newApiToken();
+
+export function node(id: string, name: string, httpUrl = `http://127.0.0.1:1/${id}`): NodeRecord {
+  return { id, name, groups: id === 'p2' ? ['edge'] : [], addrs: [`/ip4/127.0.0.1/tcp/4001/p2p/${id}`], httpUrl, enabled: true, joinedAtMs: nowMs };
+}
+
+/** A cluster of p1 (voter), p2 (learner, in group edge) with the admin token. */
+export function twoNodeState(): ClusterState {
+  let state = emptyState();
+  const commands: Command[] = [
+    { type: 'InitCluster', atMs: nowMs, clusterId: 'cluster-1', node: node('p1', 'alpha'), admin: { name: 'admin', passwordHash: 'x', role: 'admin' },
+      adminToken: { id: adminApiToken.id, secretHash: adminApiToken.secretHash, user: 'admin', role: 'admin', createdAtMs: nowMs } },
+    { type: 'CreateJoinToken', atMs: nowMs, token: { id: 'boot', secretHash: 'c'.repeat(64), expiresAtMs: nowMs + 1000, usesLeft: 1, groups: ['edge'], createdAtMs: nowMs, createdBy: 'admin' } },
+    { type: 'JoinNode', atMs: nowMs, tokenId: 'boot', secretHash: 'c'.repeat(64), node: node('p2', 'beta') },
+  ];
+  for (const command of commands) state = apply(state, command).state;
+  return state;
+}
+
+export class FakeApi implements ClusterApi {
+  readonly nodeId: string;
+  readonly name: string;
+  raft: RaftView;
+  current: ClusterState = twoNodeState();
+  leaderUrl: string | null = null;
+  readonly proposed: Command[] = [];
+  readonly members = new Map<string, MemberView>();
+  /** Replace to make read() fail or change the state first. */
+  readImpl: () => Promise<void> = () => Promise.resolve();
+  refuseWith: string | null = null;
+
+  constructor(nodeId: string, name: string, role: Role = 'leader') {
+    this.nodeId = nodeId;
+    this.name = name;
+    this.raft = { term: 7, leaderId: role === 'leader' ? nodeId : null, role, conf: { voters: ['p1'], learners: ['p2'] } };
+  }
+
+  raftStatus(): RaftView {
+    return this.raft;
+  }
+
+  state(): ClusterState {
+    return this.current;
+  }
+
+  read(): Promise<void> {
+    return this.readImpl();
+  }
+
+  propose(command: Command): Promise<ApplyResult> {
+    if (this.raft.role !== 'leader') return Promise.reject(new NotLeaderError(this.raft.leaderId));
+    this.proposed.push(command);
+    if (this.refuseWith !== null) return Promise.resolve({ ok: false, reason: this.refuseWith });
+    const { state, result } = apply(this.current, command);
+    this.current = state;
+    return Promise.resolve(result);
+  }
+
+  leaderHttpUrl(): string | null {
+    return this.leaderUrl;
+  }
+
+  membership(id: string): MemberView | null {
+    return this.members.get(id) ?? null;
+  }
+
+  nowMs(): number {
+    return nowMs;
+  }
+
+  newJoinTokenString(record: JoinTokenRecord, secret: string): string {
+    return encodeJoinToken({ v: 1, clusterId: this.current.clusterId, networkKey: 'k'.repeat(64), addrs: ['/ip4/127.0.0.1/tcp/4001/p2p/p1'], tokenId: record.id, secret });
+  }
+}
