@@ -1,0 +1,85 @@
+// The leader's autopilot loop: about once a second, while this node leads, ask the pure
+// decision (autopilot.ts) for the next membership change and propose it. Leader-only work
+// starts only once the leader has applied its term's no-op (the driver refuses conf changes
+// before that) and stops the moment leadership is lost (each round checks).
+import type { NodeId } from '../../consensus/core/index.ts';
+import { NotLeaderError, ProposalDroppedError } from '../../consensus/core/index.ts';
+import type { RaftDriver } from '../../consensus/driver.ts';
+import { memberIds } from '../state/index.ts';
+import type { ClusterState } from '../state/index.ts';
+import { decide } from './autopilot.ts';
+import type { Health } from './autopilot.ts';
+
+export interface Membership {
+  health(id: NodeId): Health;
+  downSinceMs(id: NodeId): number | null;
+}
+
+export interface AutopilotComponents {
+  readonly driver: Pick<RaftDriver, 'status' | 'proposeConfChange'>;
+  readonly state: () => ClusterState;
+  readonly membership: () => Membership;
+  readonly log: (line: string) => void;
+}
+
+export interface AutopilotInit {
+  /** How often the leader reconsiders the voter set. */
+  readonly intervalMs?: number;
+  /** A learner is caught up when its log is within this many entries of the leader's. */
+  readonly caughtUpEntries?: number;
+}
+
+export class AutopilotLoop {
+  readonly #c: AutopilotComponents;
+  readonly #intervalMs: number;
+  readonly #caughtUpEntries: number;
+  #timer: NodeJS.Timeout | null = null;
+  #busy = false;
+
+  constructor(components: AutopilotComponents, init: AutopilotInit) {
+    this.#c = components;
+    this.#intervalMs = init.intervalMs ?? 1000;
+    this.#caughtUpEntries = init.caughtUpEntries ?? 100;
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => void this.#round(), this.#intervalMs);
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  async #round(): Promise<void> {
+    if (this.#busy) return;
+    const status = this.#c.driver.status();
+    if (status.role !== 'leader' || status.progress === null) return;
+    const state = this.#c.state();
+    if (state.clusterId === '') return; // not initialized yet
+    const membership = this.#c.membership();
+    const progress = status.progress;
+    const decision = decide({
+      leaderId: status.id,
+      conf: status.conf,
+      members: memberIds(state),
+      health: (id) => (id === status.id ? 'alive' : membership.health(id)),
+      downSinceMs: (id) => membership.downSinceMs(id),
+      caughtUp: (id) => (progress.get(id)?.match ?? 0) + this.#caughtUpEntries >= status.lastIndex,
+      votersTarget: state.settings.votersTarget,
+      replaceDownVoterAfterMs: state.settings.replaceDownVoterAfterS * 1000,
+      nowMs: Date.now(),
+    });
+    if (decision === null) return;
+    this.#busy = true;
+    try {
+      this.#c.log(`autopilot: ${decision.change.type} ${decision.change.node}: ${decision.reason}`);
+      await this.#c.driver.proposeConfChange(decision.change);
+    } catch (err) {
+      // Lost leadership, or a change is still pending: the next round decides afresh.
+      if (!(err instanceof NotLeaderError || err instanceof ProposalDroppedError)) this.#c.log(`autopilot: ${(err as Error).message}`);
+    } finally {
+      this.#busy = false;
+    }
+  }
+}

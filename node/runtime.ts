@@ -1,0 +1,195 @@
+// The composition root of a running node: builds the real adapters (level log store, libp2p
+// host, Raft transport and driver, cluster state machine, telemetry gossip, HTTP API, join
+// server, leader loops) and wires them. main.ts decides what to run; this is how it runs.
+import { LevelLogStore } from '../consensus/adapters/level-log-store.ts';
+import type { ConfState, NodeId } from '../consensus/core/index.ts';
+import { RaftDriver } from '../consensus/driver.ts';
+import { encodeJoinToken, hashSecret } from './auth/index.ts';
+import type { KnownMember, NodeConfig } from './config.ts';
+import { httpUrlOf } from './config.ts';
+import type { DataDirPaths } from './data-dir.ts';
+import { buildServer, listen } from './http/index.ts';
+import type { ClusterApi, HttpServer } from './http/index.ts';
+import { createHost, handleJoin, Libp2pRaftTransport } from './p2p/index.ts';
+import type { JoinRequest, JoinResponse, P2pHost } from './p2p/index.ts';
+import { ClusterStateMachine, findNode, isMember, joinTokenProblem, nodesSorted, proposeCommand } from './state/index.ts';
+import type { ApplyResult, ClusterState, Command, NodeRecord } from './state/index.ts';
+import type { PrivateKey } from '@libp2p/interface';
+import { AutopilotLoop } from './leader/autopilot-loop.ts';
+import type { Membership } from './leader/autopilot-loop.ts';
+
+/** Raft timing: 50 ms ticks, elections after 0.6-1.2 s of silence, heartbeats every tick.
+ *  A leader's death is noticed within about a second (issue 3: failover p99 <= 2 s, aim 1 s). */
+export const raftTickIntervalMs = 50;
+export const raftElectionTicks = 12;
+
+export interface RuntimeInit {
+  readonly config: NodeConfig;
+  readonly paths: DataDirPaths;
+  readonly privateKey: PrivateKey;
+  readonly peerId: NodeId;
+  readonly networkKey: Uint8Array;
+  /** Only a founding node's first start: its log begins with itself as the only voter. */
+  readonly bootstrap: ConfState | null;
+  readonly log: (line: string) => void;
+}
+
+/** Membership as gossip sees it; until the gossip service is wired, nothing is known. */
+export interface MembershipSource extends Membership {
+  member(id: NodeId): { state: 'alive' | 'suspect' | 'down'; cpuPct: number; memPct: number; streams: number } | null;
+}
+
+export class NodeRuntime {
+  readonly peerId: NodeId;
+  readonly config: NodeConfig;
+  readonly driver: RaftDriver;
+  readonly machine: ClusterStateMachine;
+  readonly host: P2pHost;
+  readonly http: HttpServer;
+  httpUrl = '';
+  readonly #store: LevelLogStore;
+  readonly #stops: (() => Promise<void> | void)[] = [];
+  readonly #log: (line: string) => void;
+  membership: MembershipSource;
+
+  private constructor(parts: { init: RuntimeInit; store: LevelLogStore; machine: ClusterStateMachine; host: P2pHost; driver: RaftDriver; http: HttpServer }) {
+    this.peerId = parts.init.peerId;
+    this.config = parts.init.config;
+    this.#log = parts.init.log;
+    this.#store = parts.store;
+    this.machine = parts.machine;
+    this.host = parts.host;
+    this.driver = parts.driver;
+    this.http = parts.http;
+    this.membership = { member: () => null, health: () => 'alive', downSinceMs: () => null };
+  }
+
+  static async start(init: RuntimeInit): Promise<NodeRuntime> {
+    const { config, paths } = init;
+    const store = await LevelLogStore.open(paths.raftLog);
+    const cleanups: (() => Promise<unknown>)[] = [() => store.close()];
+    try {
+      const machine = new ClusterStateMachine();
+      const joinedVia = new Map(config.joinedVia.map((m) => [m.id, m]));
+      const trusted = (id: NodeId) => isMember(machine.current(), id) || joinedVia.has(id);
+      const addrsOf = (id: NodeId) => findNode(machine.current(), id)?.addrs ?? joinedVia.get(id)?.addrs ?? [];
+      const host = await createHost({
+        privateKey: init.privateKey,
+        networkKey: init.networkKey,
+        host: config.host,
+        p2pPort: config.p2pPort,
+        isMember: trusted,
+        members: () => memberAddrs(machine.current(), joinedVia, init.peerId),
+      });
+      cleanups.unshift(() => host.stop());
+      const transport = new Libp2pRaftTransport({ host, addrsOf });
+      const driver = new RaftDriver(
+        { store, transport, stateMachine: machine },
+        { id: init.peerId, tickIntervalMs: raftTickIntervalMs, electionTicks: raftElectionTicks, heartbeatTicks: 1, ...(init.bootstrap ? { bootstrap: init.bootstrap } : {}) },
+      );
+      const runtime: { current: NodeRuntime | null } = { current: null };
+      const http = buildServer({ api: clusterApi(() => runtime.current!) }, {});
+      const node = new NodeRuntime({ init, store, machine, host, driver, http });
+      runtime.current = node;
+      await node.#startParts();
+      return node;
+    } catch (err) {
+      for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async #startParts(): Promise<void> {
+    this.driver.on('error', (err) => {
+      this.#log(`raft stopped: ${err.message}`);
+      process.exitCode = 1;
+      void this.stop();
+    });
+    await this.driver.start();
+    this.#stops.push(() => this.driver.stop());
+    const bound = await listen(this.http, this.config.host, this.config.httpPort);
+    this.httpUrl = httpUrlOf(this.config.host, bound.port);
+    this.#stops.push(() => this.http.close());
+    const join = await handleJoin(this.host, (peerId, request) => this.#handleJoin(peerId, request));
+    this.#stops.push(() => join.stop());
+    const unsubscribe = this.machine.onChange(() => queueMicrotask(() => this.host.reconcile()));
+    this.#stops.push(unsubscribe);
+    const autopilot = new AutopilotLoop({ driver: this.driver, state: () => this.machine.current(), membership: () => this.membership, log: this.#log }, {});
+    autopilot.start();
+    this.#stops.push(() => autopilot.stop());
+  }
+
+  /** The leader checks a join request against the replicated token record and commits the
+   *  node; a follower points the new node to the leader. */
+  async #handleJoin(peerId: NodeId, request: JoinRequest): Promise<JoinResponse> {
+    const status = this.driver.status();
+    if (status.role !== 'leader') {
+      const leader = status.leaderId === null ? null : findNode(this.machine.current(), status.leaderId);
+      return { ok: false, reason: leader ? `not the leader: ask ${leader.addrs.join(' or ')}` : 'no leader is elected right now: retry in a few seconds' };
+    }
+    const atMs = Date.now();
+    const state = this.machine.current();
+    // A retry after an answer that got lost: the node is in already.
+    if (isMember(state, peerId)) return this.#joined();
+    const secretHash = hashSecret(request.secret);
+    // Checked here to refuse without writing anything; applying JoinNode checks again.
+    const problem = joinTokenProblem(state, request.tokenId, secretHash, atMs);
+    if (problem !== null) return { ok: false, reason: problem };
+    const groups = state.joinTokens[request.tokenId]!.groups;
+    const node: NodeRecord = { id: peerId, name: request.name, groups, addrs: request.addrs, httpUrl: request.httpUrl, enabled: true, joinedAtMs: atMs };
+    const result = await this.propose({ type: 'JoinNode', atMs, tokenId: request.tokenId, secretHash, node });
+    if (!result.ok) return { ok: false, reason: result.reason };
+    this.#log(`${request.name} (${peerId}) joined the cluster`);
+    return this.#joined();
+  }
+
+  #joined(): JoinResponse {
+    const state = this.machine.current();
+    return { ok: true, clusterId: state.clusterId, members: nodesSorted(state).map((n) => ({ id: n.id, addrs: n.addrs, httpUrl: n.httpUrl })) };
+  }
+
+  propose(command: Command): Promise<ApplyResult> {
+    return proposeCommand(this.driver, this.machine, command);
+  }
+
+  async stop(): Promise<void> {
+    const stops = this.#stops.splice(0).reverse();
+    for (const stop of stops) await Promise.resolve(stop()).catch((err: unknown) => this.#log(`while stopping: ${(err as Error).message}`));
+    await this.host.stop().catch(() => undefined);
+    await this.#store.close().catch(() => undefined);
+  }
+}
+
+function memberAddrs(state: ClusterState, joinedVia: Map<NodeId, KnownMember>, self: NodeId): { id: string; addrs: readonly string[] }[] {
+  const out = new Map<NodeId, readonly string[]>();
+  for (const m of joinedVia.values()) out.set(m.id, m.addrs);
+  for (const n of Object.values(state.nodes)) out.set(n.id, n.addrs);
+  out.delete(self);
+  return [...out].map(([id, addrs]) => ({ id, addrs }));
+}
+
+/** The HTTP API's view of this node. */
+function clusterApi(node: () => NodeRuntime): ClusterApi {
+  return {
+    get nodeId() { return node().peerId; },
+    get name() { return node().config.name; },
+    raftStatus: () => node().driver.status(),
+    state: () => node().machine.current(),
+    read: async () => {
+      await node().driver.read();
+    },
+    propose: (command) => node().propose(command),
+    leaderHttpUrl: () => {
+      const leaderId = node().driver.status().leaderId;
+      return leaderId === null ? null : findNode(node().machine.current(), leaderId)?.httpUrl ?? null;
+    },
+    membership: (id) => node().membership.member(id),
+    nowMs: () => Date.now(),
+    newJoinTokenString: (record, secret) => {
+      const state = node().machine.current();
+      const addrs = nodesSorted(state).flatMap((n) => n.addrs);
+      return encodeJoinToken({ v: 1, clusterId: state.clusterId, networkKey: node().config.networkKey, addrs, tokenId: record.id, secret });
+    },
+  };
+}
+
