@@ -15,6 +15,8 @@ import type { JoinRequest, JoinResponse, P2pHost } from './p2p/index.ts';
 import { ClusterStateMachine, findNode, isMember, joinTokenProblem, nodesSorted, proposeCommand } from './state/index.ts';
 import type { ApplyResult, ClusterState, Command, NodeRecord } from './state/index.ts';
 import type { PrivateKey } from '@libp2p/interface';
+import { HostSampler, TelemetryGossip } from './gossip/index.ts';
+import { memberIds } from './state/index.ts';
 import { AutopilotLoop } from './leader/autopilot-loop.ts';
 import type { Membership } from './leader/autopilot-loop.ts';
 
@@ -34,9 +36,29 @@ export interface RuntimeInit {
   readonly log: (line: string) => void;
 }
 
-/** Membership as gossip sees it; until the gossip service is wired, nothing is known. */
+/** Membership as telemetry gossip sees it, for the API and the autopilot. */
 export interface MembershipSource extends Membership {
   member(id: NodeId): { state: 'alive' | 'suspect' | 'down'; cpuPct: number; memPct: number; streams: number } | null;
+}
+
+/** Adapts the gossip service's view, remembering since when each member has been down. */
+function membershipOf(gossip: TelemetryGossip): { source: MembershipSource; stop: () => void } {
+  const downSince = new Map<NodeId, number>();
+  const stop = gossip.onTransition((t) => {
+    if (t.to === 'down') downSince.set(t.id, Date.now() - Math.max(0, t.silenceMs - gossip.membership.timing.downAfterMs));
+    else downSince.delete(t.id);
+  });
+  const source: MembershipSource = {
+    health: (id) => gossip.membership.state(id) ?? 'alive',
+    downSinceMs: (id) => downSince.get(id) ?? null,
+    member: (id) => {
+      const state = gossip.membership.state(id);
+      const report = gossip.membership.lastReport(id);
+      if (state === undefined || report === undefined) return null;
+      return { state, cpuPct: report.cpuPct, memPct: report.memPct, streams: report.streams.count };
+    },
+  };
+  return { source, stop };
 }
 
 export class NodeRuntime {
@@ -50,12 +72,14 @@ export class NodeRuntime {
   readonly #store: LevelLogStore;
   readonly #stops: (() => Promise<void> | void)[] = [];
   readonly #log: (line: string) => void;
+  readonly #dataDir: string;
   membership: MembershipSource;
 
   private constructor(parts: { init: RuntimeInit; store: LevelLogStore; machine: ClusterStateMachine; host: P2pHost; driver: RaftDriver; http: HttpServer }) {
     this.peerId = parts.init.peerId;
     this.config = parts.init.config;
     this.#log = parts.init.log;
+    this.#dataDir = parts.init.paths.root;
     this.#store = parts.store;
     this.machine = parts.machine;
     this.host = parts.host;
@@ -112,7 +136,22 @@ export class NodeRuntime {
     this.#stops.push(() => this.http.close());
     const join = await handleJoin(this.host, (peerId, request) => this.#handleJoin(peerId, request));
     this.#stops.push(() => join.stop());
-    const unsubscribe = this.machine.onChange(() => queueMicrotask(() => this.host.reconcile()));
+    const gossip = new TelemetryGossip(
+      { pubsub: this.host.pubsub, sampler: new HostSampler({ dataDir: this.#dataDir }), isMember: (id) => isMember(this.machine.current(), id) },
+      { nodeId: this.peerId },
+    );
+    const members = () => gossip.setMembers(memberIds(this.machine.current()));
+    members();
+    gossip.onTransition((t) => this.#log(`${findNode(this.machine.current(), t.id)?.name ?? t.id} is ${t.to} (was ${t.from})`));
+    gossip.start();
+    this.#stops.push(() => gossip.stop());
+    const view = membershipOf(gossip);
+    this.membership = view.source;
+    this.#stops.push(view.stop);
+    const unsubscribe = this.machine.onChange(() => queueMicrotask(() => {
+      this.host.reconcile();
+      members();
+    }));
     this.#stops.push(unsubscribe);
     const autopilot = new AutopilotLoop({ driver: this.driver, state: () => this.machine.current(), membership: () => this.membership, log: this.#log }, {});
     autopilot.start();

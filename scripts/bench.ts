@@ -7,6 +7,10 @@ const suites: Record<string, { readonly about: string; readonly load: () => Prom
     about: '3 Raft drivers in one process over synced level stores: commits/s under load, commit latency, core rate',
     load: async () => (await import('./bench/raft.ts')).run,
   },
+  gossip: {
+    about: 'telemetry gossip: time for a report to reach every node, cpu and memory idle and with gossip',
+    load: async () => (await import('./bench/gossip.ts')).run,
+  },
 };
 
 function usage(): string {
