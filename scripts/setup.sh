@@ -21,3 +21,5 @@ fi
 command -v npm >/dev/null 2>&1 || { echo "setup: npm is missing: install Node.js and npm (any version; the project pins its own Node 24 from npm)" >&2; exit 1; }
 # npm ci is exact and clean; node_modules/.bin/node (Node 24 from the npm package `node`) then runs every npm script.
 npm ci --no-audit --no-fund
+# The bundle that bin/ottmesh runs (scripts/build.sh).
+npm run build --silent
