@@ -116,3 +116,37 @@ test('read-index answers on the leader and through a follower', () => {
   c.stabilize();
   assert.deepEqual(got.sort(), ['1:a@2', '3:b@2']);
 });
+
+test('200 learners do not slow elections: only voters are asked, and the votes needed stay 2', () => {
+  const voters = ['1', '2', '3'];
+  const learners = Array.from({ length: 200 }, (_, i) => `L${i}`);
+  const electionTraffic = (withLearners: boolean) => {
+    const c = new Cluster();
+    const conf = { voters, learners: withLearners ? learners : [] };
+    for (const id of [...voters, ...conf.learners]) c.add(id, MemoryStorage.bootstrap(conf));
+    c.nodes.get('1')!.raw.campaign();
+    // Deliver only what the election needs, counting the vote requests sent.
+    let voteRequests = 0;
+    for (let round = 0; round < 10 && c.nodes.get('1')!.raw.status().role !== 'leader'; round++) {
+      for (const n of c.nodes.values()) {
+        while (n.raw.hasReady()) {
+          const rd = n.raw.ready();
+          if (rd.hardState) n.storage.setHardState(rd.hardState);
+          n.storage.append(rd.entries);
+          for (const m of rd.messages) if (m.type === 'MsgVote' || m.type === 'MsgPreVote') voteRequests++;
+          c.inbox.push(...rd.messages.filter((m) => m.type !== 'MsgApp' && m.type !== 'MsgHeartbeat'));
+          n.raw.advance(rd);
+        }
+      }
+      const batch = c.inbox;
+      c.inbox = [];
+      for (const m of batch) c.nodes.get(m.to)!.raw.step(m);
+    }
+    return { leader: c.nodes.get('1')!.raw.status().role === 'leader', voteRequests };
+  };
+  const without = electionTraffic(false);
+  const withLearners = electionTraffic(true);
+  assert.ok(without.leader && withLearners.leader);
+  assert.equal(withLearners.voteRequests, without.voteRequests, 'learners are never asked for votes');
+  assert.equal(withLearners.voteRequests, 4, 'a pre-vote and a vote to each of the two other voters');
+});
