@@ -136,9 +136,12 @@ export class NodeRuntime {
     this.#stops.push(() => this.http.close());
     const join = await handleJoin(this.host, (peerId, request) => this.#handleJoin(peerId, request));
     this.#stops.push(() => join.stop());
+    const settings = this.machine.current().settings;
     const gossip = new TelemetryGossip(
       { pubsub: this.host.pubsub, sampler: new HostSampler({ dataDir: this.#dataDir }), isMember: (id) => isMember(this.machine.current(), id) },
-      { nodeId: this.peerId },
+      // Timing from the replicated settings as applied at start (a change takes effect as each
+      // node restarts).
+      { nodeId: this.peerId, timing: { suspectAfterMs: settings.suspectAfterS * 1000, downAfterMs: settings.downAfterS * 1000 } },
     );
     const members = () => gossip.setMembers(memberIds(this.machine.current()));
     members();

@@ -13,6 +13,7 @@ import { clusterRoutes } from './routes/cluster.ts';
 import { healthRoutes } from './routes/health.ts';
 import { joinTokenRoutes } from './routes/join-tokens.ts';
 import { nodeRoutes } from './routes/nodes.ts';
+import { settingsRoutes } from './routes/settings.ts';
 import type { ClusterApi } from './service.ts';
 
 /** Request bodies larger than this are refused with 413; the API's bodies are small. */
@@ -54,6 +55,7 @@ export function buildServer(components: HttpServerComponents, init: HttpServerIn
   void app.register(clusterRoutes, { api });
   void app.register(joinTokenRoutes, { api, forward });
   void app.register(nodeRoutes, { api, forward });
+  void app.register(settingsRoutes, { api, forward });
   return app;
 }
 

@@ -1,13 +1,14 @@
 // Cluster-wide settings: defaults and the ranges UpdateSettings accepts. Pure.
 import type { ClusterSettings } from './types.ts';
 
-/** What a new cluster starts with. Reports are gossiped every second, so a node is suspect after
- *  two missed reports and down after three (the target is "a dead node marked down within 3 s").
- *  A voter down for a minute is replaced: long enough for a restart to come back on its own. */
+/** What a new cluster starts with: the gossip failure detector's defaults (node/gossip/timing.ts:
+ *  reports every second; suspect after 1.5 s and down after 2.5 s of silence, so a dead node is
+ *  down within 3 s including a tick and the gossip delay). A voter down for a minute is
+ *  replaced: long enough for a restart to come back on its own. */
 export const defaultSettings: ClusterSettings = {
   votersTarget: 3,
-  suspectAfterS: 2,
-  downAfterS: 3,
+  suspectAfterS: 1.5,
+  downAfterS: 2.5,
   replaceDownVoterAfterS: 60,
 };
 

@@ -177,3 +177,20 @@ test('PATCH /api/v1/nodes/:id enables and disables a node; unknown ids are 404',
   assert.equal(bad.json<{ path: string }>().path, '/body/enabled');
   assert.equal((await app.inject({ method: 'PATCH', url: '/api/v1/nodes/p2', payload: { enabled: true } })).statusCode, 401);
 });
+
+test('GET and PATCH /api/v1/settings: five voters, detector timing; bad values refused with the reason', async () => {
+  const api = new FakeApi('p1', 'alpha');
+  const app = serve(api);
+  const got = await app.inject({ method: 'GET', url: '/api/v1/settings', headers: auth });
+  assert.equal(got.statusCode, 200);
+  assert.equal(got.json<{ votersTarget: number }>().votersTarget, 3);
+  const patched = await app.inject({ method: 'PATCH', url: '/api/v1/settings', headers: auth, payload: { votersTarget: 5 } });
+  assert.equal(patched.statusCode, 200);
+  assert.equal(api.current.settings.votersTarget, 5);
+  const refused = await app.inject({ method: 'PATCH', url: '/api/v1/settings', headers: auth, payload: { downAfterS: 0.1 } });
+  assert.equal(refused.statusCode, 409);
+  assert.match(refused.json<{ message: string }>().message, /downAfterS must be more than suspectAfterS/);
+  assert.equal((await app.inject({ method: 'PATCH', url: '/api/v1/settings', headers: auth, payload: { votersTarget: 4 } })).statusCode, 400);
+  assert.equal((await app.inject({ method: 'PATCH', url: '/api/v1/settings', headers: auth, payload: {} })).statusCode, 400, 'an empty change is a mistake');
+  assert.equal((await app.inject({ method: 'GET', url: '/api/v1/settings' })).statusCode, 401);
+});

@@ -69,8 +69,8 @@ const refusals: Refusal[] = [
   { name: 'remove the last node', state: clusterWithToken, command: { type: 'RemoveNode', atMs: t0, id: 'p1' }, reason: /last member/ },
   { name: 'voters target 4', state: clusterWithToken, command: { type: 'UpdateSettings', atMs: t0, settings: { votersTarget: 4 as 3 } }, reason: /votersTarget must be 3 or 5/ },
   { name: 'suspect too early', state: clusterWithToken, command: { type: 'UpdateSettings', atMs: t0, settings: { suspectAfterS: 0.1 } }, reason: /suspectAfterS must be between 0.5/ },
-  { name: 'down before suspect', state: clusterWithToken, command: { type: 'UpdateSettings', atMs: t0, settings: { downAfterS: 2 } }, reason: /downAfterS must be more than suspectAfterS \(2\)/ },
-  { name: 'replace before down', state: clusterWithToken, command: { type: 'UpdateSettings', atMs: t0, settings: { replaceDownVoterAfterS: 1 } }, reason: /replaceDownVoterAfterS must be between downAfterS \(3\)/ },
+  { name: 'down before suspect', state: clusterWithToken, command: { type: 'UpdateSettings', atMs: t0, settings: { downAfterS: 1.5 } }, reason: /downAfterS must be more than suspectAfterS \(1.5\)/ },
+  { name: 'replace before down', state: clusterWithToken, command: { type: 'UpdateSettings', atMs: t0, settings: { replaceDownVoterAfterS: 1 } }, reason: /replaceDownVoterAfterS must be between downAfterS \(2.5\)/ },
 ];
 
 for (const refusal of refusals) {
@@ -103,7 +103,7 @@ test('settings merge and validate the whole', () => {
   const state = clusterWithToken();
   const { state: after, result } = apply(state, { type: 'UpdateSettings', atMs: t0, settings: { votersTarget: 5, downAfterS: 10 } });
   assert.deepEqual(result, { ok: true });
-  assert.deepEqual(after.settings, { votersTarget: 5, suspectAfterS: 2, downAfterS: 10, replaceDownVoterAfterS: 60 });
+  assert.deepEqual(after.settings, { votersTarget: 5, suspectAfterS: 1.5, downAfterS: 10, replaceDownVoterAfterS: 60 });
 });
 
 test('join tokens are bounded; a full table drops tokens expired past the retention, or refuses', () => {
