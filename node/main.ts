@@ -68,7 +68,7 @@ function warnIfLoopback(host: string): void {
 
 async function initCommand(flags: NodeFlags): Promise<NodeRuntime> {
   const { paths, name } = await prepareDataDir(flags, 'init');
-  try {
+  return startInFreshDir(paths, async () => {
     const privateKey = await createNodeKey(paths.nodeKey);
     const peerId = peerIdOf(privateKey);
     const networkKey = generateNetworkKey();
@@ -77,21 +77,28 @@ async function initCommand(flags: NodeFlags): Promise<NodeRuntime> {
       networkKey: encodeNetworkKey(networkKey), founder: true, joinedVia: [],
     };
     const runtime = await NodeRuntime.start({ config, paths, privateKey, peerId, networkKey, bootstrap: { voters: [peerId], learners: [] }, log });
-    try {
-      return await foundCluster(runtime, paths, config);
-    } catch (err) {
-      await runtime.stop();
-      throw err;
-    }
+    return { runtime, ready: () => foundCluster(runtime, paths, config) };
+  });
+}
+
+/** Starts a node in a directory init or join just made, then finishes with `ready`; if either
+ *  fails, stops the node and removes the directory, so nothing half-made is left behind. */
+async function startInFreshDir(paths: DataDirPaths, start: () => Promise<{ runtime: NodeRuntime; ready: () => Promise<void> }>): Promise<NodeRuntime> {
+  let runtime: NodeRuntime | null = null;
+  try {
+    const started = await start();
+    runtime = started.runtime;
+    await started.ready();
+    return runtime;
   } catch (err) {
-    // Nothing of a half-made cluster is kept: the next init starts clean.
+    await runtime?.stop();
     await rm(paths.root, { recursive: true, force: true });
     throw err;
   }
 }
 
 /** Elect this node, commit InitCluster (admin account and token), write config and token files. */
-async function foundCluster(runtime: NodeRuntime, paths: DataDirPaths, config: NodeConfig): Promise<NodeRuntime> {
+async function foundCluster(runtime: NodeRuntime, paths: DataDirPaths, config: NodeConfig): Promise<void> {
   runtime.driver.campaign();
   const password = generatePassword();
   const apiToken = newApiToken();
@@ -121,7 +128,6 @@ async function foundCluster(runtime: NodeRuntime, paths: DataDirPaths, config: N
   out(`add a server:  ottmesh token create --data-dir ${paths.root}   then on the new server:  ottmesh join <token> --data-dir DIR --host <its address>`);
   out(`dashboard and API: ${runtime.httpUrl}/`);
   warnIfLoopback(config.host);
-  return runtime;
 }
 
 function portOf(addrs: readonly string[], fallback: number): number {
@@ -155,7 +161,7 @@ async function joinCommand(tokenText: string, flags: NodeFlags): Promise<NodeRun
     throw err;
   }
   const { paths, name } = await prepareDataDir(flags, 'join');
-  try {
+  return startInFreshDir(paths, async () => {
     const privateKey = await createNodeKey(paths.nodeKey);
     const peerId = peerIdOf(privateKey);
     // Until the replicated state arrives, the token's nodes are the ones to trust and dial.
@@ -166,22 +172,16 @@ async function joinCommand(tokenText: string, flags: NodeFlags): Promise<NodeRun
     };
     const networkKey = decodeNetworkKey(token.networkKey);
     const runtime = await NodeRuntime.start({ config, paths, privateKey, peerId, networkKey, bootstrap: null, log });
-    try {
+    const ready = async () => {
       const response = await askToJoin(runtime, token.addrs, { tokenId: token.tokenId, secret: token.secret, name, addrs: runtime.host.listenAddrs(), httpUrl: runtime.httpUrl });
       await writeConfig(paths, {
         ...config, joinedVia: response.members, p2pPort: portOf(runtime.host.listenAddrs(), config.p2pPort), httpPort: Number(new URL(runtime.httpUrl).port),
       });
       out(`joined cluster ${response.clusterId} as ${name} (${peerId}); API ${runtime.httpUrl}/`);
       warnIfLoopback(flags.host);
-      return runtime;
-    } catch (err) {
-      await runtime.stop();
-      throw err;
-    }
-  } catch (err) {
-    await rm(paths.root, { recursive: true, force: true });
-    throw err;
-  }
+    };
+    return { runtime, ready };
+  });
 }
 
 /** Tries the token's addresses until one node (the leader, or one that names it) admits us. */

@@ -4,25 +4,9 @@ import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { MemoryNetwork, MemoryTransport } from '../../consensus/adapters/memory-transport.ts';
 import type { Message, NodeId } from '../../consensus/core/types.ts';
 import { message } from '../../consensus/core/types.ts';
-import type { TransportHandler } from '../../consensus/transport.ts';
+import { recorder } from '../p2p/transport-compliance.ts';
+import type { Recorder } from '../p2p/transport-compliance.ts';
 
-interface Recorder extends TransportHandler {
-  readonly received: Message[];
-  readonly unreachablePeers: NodeId[];
-  readonly snapshots: Array<[NodeId, boolean]>;
-}
-
-function recorder(): Recorder {
-  const r: Recorder = {
-    received: [],
-    unreachablePeers: [],
-    snapshots: [],
-    message: (m) => r.received.push(m),
-    unreachable: (peer) => r.unreachablePeers.push(peer),
-    snapshotStatus: (peer, ok) => r.snapshots.push([peer, ok]),
-  };
-  return r;
-}
 
 async function startNode(network: MemoryNetwork, id: NodeId, maxQueuedMessagesPerPeer?: number): Promise<{ transport: MemoryTransport; rec: Recorder }> {
   const transport = new MemoryTransport({ network }, maxQueuedMessagesPerPeer === undefined ? { id } : { id, maxQueuedMessagesPerPeer });
