@@ -22,8 +22,16 @@ const out = (line: string) => console.log(line);
 const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
 /** How long `init` waits for its single-node cluster to elect itself and commit. */
 const initCommitTimeoutMs = 30_000;
-/** How long `join` keeps trying the token's addresses. */
-const joinTimeoutMs = 60_000;
+/** How long `join` keeps trying the token's addresses (OTTMESH_JOIN_TIMEOUT_S overrides). */
+const defaultJoinTimeoutS = 60;
+
+function joinTimeoutMs(): number {
+  const text = process.env['OTTMESH_JOIN_TIMEOUT_S'];
+  if (text === undefined) return defaultJoinTimeoutS * 1000;
+  const s = Number(text);
+  if (!Number.isFinite(s) || s < 1 || s > 3600) throw new UsageError(`OTTMESH_JOIN_TIMEOUT_S=${text} must be a number of seconds from 1 to 3600`);
+  return s * 1000;
+}
 
 async function main(argv: string[]): Promise<void> {
   const inv = parseCommandLine(argv);
@@ -186,7 +194,8 @@ async function joinCommand(tokenText: string, flags: NodeFlags): Promise<NodeRun
 
 /** Tries the token's addresses until one node (the leader, or one that names it) admits us. */
 async function askToJoin(runtime: NodeRuntime, addrs: readonly string[], request: Parameters<typeof requestJoin>[2]): Promise<Extract<JoinResponse, { ok: true }>> {
-  const deadline = Date.now() + joinTimeoutMs;
+  const timeoutMs = joinTimeoutMs();
+  const deadline = Date.now() + timeoutMs;
   let lastReason = 'no node of the cluster answered';
   let queue = [...addrs];
   while (Date.now() < deadline) {
@@ -209,7 +218,7 @@ async function askToJoin(runtime: NodeRuntime, addrs: readonly string[], request
       lastReason = (err as Error).message;
     }
   }
-  throw new CommandError(`could not join within ${joinTimeoutMs / 1000} s: ${lastReason}. Is the cluster running and reachable from here (${addrs.join(', ')})?`);
+  throw new CommandError(`could not join within ${timeoutMs / 1000} s: ${lastReason}. Is the cluster running and reachable from here (${addrs.join(', ')})?`);
 }
 
 /** Runs until SIGINT or SIGTERM, then stops cleanly. */

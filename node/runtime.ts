@@ -8,14 +8,14 @@ import { encodeJoinToken, hashSecret } from './auth/index.ts';
 import type { KnownMember, NodeConfig } from './config.ts';
 import { httpUrlOf } from './config.ts';
 import type { DataDirPaths } from './data-dir.ts';
-import { buildServer, listen } from './http/index.ts';
+import { buildServer, listen, WriteTimeoutError } from './http/index.ts';
 import type { ClusterApi, HttpServer } from './http/index.ts';
 import { createHost, handleJoin, Libp2pRaftTransport } from './p2p/index.ts';
 import type { JoinRequest, JoinResponse, P2pHost } from './p2p/index.ts';
 import { ClusterStateMachine, findNode, isMember, joinTokenProblem, nodesSorted, proposeCommand } from './state/index.ts';
 import type { ApplyResult, ClusterState, Command, NodeRecord } from './state/index.ts';
 import type { PrivateKey } from '@libp2p/interface';
-import { HostSampler, TelemetryGossip } from './gossip/index.ts';
+import { defaultTelemetryTopic, HostSampler, TelemetryGossip } from './gossip/index.ts';
 import { memberIds } from './state/index.ts';
 import { AutopilotLoop } from './leader/autopilot-loop.ts';
 import type { Membership } from './leader/autopilot-loop.ts';
@@ -24,6 +24,9 @@ import type { Membership } from './leader/autopilot-loop.ts';
  *  A leader's death is noticed within about a second (issue 3: failover p99 <= 2 s, aim 1 s). */
 export const raftTickIntervalMs = 50;
 export const raftElectionTicks = 12;
+/** An API write not committed by then answers 503 "unknown, check before retrying" instead of
+ *  hanging (a leader cut off from its quorum keeps it pending until it steps down or heals). */
+export const apiWriteTimeoutMs = 10_000;
 
 export interface RuntimeInit {
   readonly config: NodeConfig;
@@ -52,10 +55,11 @@ function membershipOf(gossip: TelemetryGossip): { source: MembershipSource; stop
     health: (id) => gossip.membership.state(id) ?? 'alive',
     downSinceMs: (id) => downSince.get(id) ?? null,
     member: (id) => {
+      // A member not heard from yet has the detector's state (alive in its grace period), with no figures.
       const state = gossip.membership.state(id);
+      if (state === undefined) return null;
       const report = gossip.membership.lastReport(id);
-      if (state === undefined || report === undefined) return null;
-      return { state, cpuPct: report.cpuPct, memPct: report.memPct, streams: report.streams.count };
+      return { state, cpuPct: report?.cpuPct ?? 0, memPct: report?.memPct ?? 0, streams: report?.streams.count ?? 0 };
     },
   };
   return { source, stop };
@@ -146,6 +150,7 @@ export class NodeRuntime {
     const members = () => gossip.setMembers(memberIds(this.machine.current()));
     members();
     gossip.onTransition((t) => this.#log(`${findNode(this.machine.current(), t.id)?.name ?? t.id} is ${t.to} (was ${t.from})`));
+    this.host.guardTopic(defaultTelemetryTopic);
     gossip.start();
     this.#stops.push(() => gossip.stop());
     const view = membershipOf(gossip);
@@ -210,6 +215,15 @@ function memberAddrs(state: ClusterState, joinedVia: Map<NodeId, KnownMember>, s
   return [...out].map(([id, addrs]) => ({ id, addrs }));
 }
 
+/** `promise`, or `timeout()` if it has not settled within `ms`. */
+function withDeadline<T>(promise: Promise<T>, ms: number, timeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(timeout()), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
 /** The HTTP API's view of this node. */
 function clusterApi(node: () => NodeRuntime): ClusterApi {
   return {
@@ -220,7 +234,7 @@ function clusterApi(node: () => NodeRuntime): ClusterApi {
     read: async () => {
       await node().driver.read();
     },
-    propose: (command) => node().propose(command),
+    propose: (command) => withDeadline(node().propose(command), apiWriteTimeoutMs, () => new WriteTimeoutError(apiWriteTimeoutMs)),
     leaderHttpUrl: () => {
       const leaderId = node().driver.status().leaderId;
       return leaderId === null ? null : findNode(node().machine.current(), leaderId)?.httpUrl ?? null;

@@ -46,6 +46,15 @@ export class CommandRefusedError extends ApiError {
 }
 
 /** listen() found the port taken. */
+/** A write was proposed but neither committed nor refused in time (the leader may have lost its
+ *  quorum): its fate is unknown, so the client must look before retrying. 503. */
+export class WriteTimeoutError extends ApiError {
+  override readonly name = 'WriteTimeoutError';
+  constructor(timeoutMs: number) {
+    super(503, `the write was not confirmed within ${timeoutMs / 1000} s (this node may have lost contact with the rest of the cluster): it may or may not have been applied, so check before retrying`, null);
+  }
+}
+
 export class PortInUseError extends Error {
   override readonly name = 'PortInUseError';
   constructor(host: string, port: number) {

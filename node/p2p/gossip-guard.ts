@@ -1,30 +1,19 @@
-// Gossip is for members only. Two layers:
-//  - peer scoring: a non-member's application score sinks it below gossipsub's graylist threshold,
-//    so its RPCs are ignored and nothing is published or gossiped to it; the score follows
-//    membership as it changes (gossipsub recomputes it every heartbeat);
-//  - a topic validator that ignores a message unless both its signed author and the peer that
-//    forwarded it are members (a helper for whoever subscribes to a topic).
+// Gossip is for members only. Connection gating keeps non-members out (but for a bounded join
+// window), and a topic validator ignores a message unless both its signed author and the peer
+// that forwarded it are members.
+//
+// Peer scoring is deliberately NOT tied to membership: gossipsub drops every RPC of a
+// graylisted peer, its subscriptions included, and never asks again; a node that connected
+// while joining (not yet a member) stayed unheard for good after it became one (seen in about
+// half of 5-node clusters started together).
 import type { TopicValidatorFn } from '@libp2p/gossipsub';
 import { TopicValidatorResult } from '@libp2p/gossipsub';
-import type { PeerScoreParams, PeerScoreThresholds } from '@libp2p/gossipsub/score';
+import type { PeerScoreParams } from '@libp2p/gossipsub/score';
 
-/** Application score of a non-member: far below every threshold below. */
-export const nonMemberGossipScore = -1000;
-
-export const memberGossipScoreThresholds: Partial<PeerScoreThresholds> = {
-  gossipThreshold: -10,
-  publishThreshold: -50,
-  graylistThreshold: -80,
-};
-
-/** Score parameters that make membership the only thing that matters. IP colocation is off:
- *  many nodes on one address (loopback, one NAT) are normal here and are trusted by membership. */
-export function memberGossipScoreParams(isMember: (peerId: string) => boolean): Partial<PeerScoreParams> {
-  return {
-    appSpecificScore: (peerId) => (isMember(peerId) ? 0 : nonMemberGossipScore),
-    appSpecificWeight: 1,
-    IPColocationFactorWeight: 0,
-  };
+/** IP colocation is off: many nodes on one address (loopback, one NAT) are normal here and are
+ *  trusted by membership, not by address. */
+export function memberGossipScoreParams(): Partial<PeerScoreParams> {
+  return { IPColocationFactorWeight: 0 };
 }
 
 /**

@@ -21,7 +21,7 @@ import { isIP } from 'node:net';
 import { DialFailedError, DialTimeoutError, firstLine, InvalidAddressError, ListenError, PortInUseError } from './errors.ts';
 import type { GateNetwork, MemberAddrs } from './gating.ts';
 import { MembershipGate, membershipConnectionGater } from './gating.ts';
-import { memberGossipScoreParams, memberGossipScoreThresholds, memberOnlyTopicValidator } from './gossip-guard.ts';
+import { memberGossipScoreParams, memberOnlyTopicValidator } from './gossip-guard.ts';
 import { peerIdOf } from './keys.ts';
 import type { P2pLogger } from './logger.ts';
 import { consoleLogger } from './logger.ts';
@@ -172,8 +172,7 @@ function libp2pOptions(init: HostInit, listenAddr: string, gate: MembershipGate,
       pubsub: gossipsub({
         allowPublishToZeroTopicPeers: true,
         heartbeatInterval: init.gossipHeartbeatIntervalMs ?? defaultGossipHeartbeatIntervalMs,
-        scoreParams: memberGossipScoreParams(init.isMember),
-        scoreThresholds: memberGossipScoreThresholds,
+        scoreParams: memberGossipScoreParams(),
         doPX: false,
       }),
     },
