@@ -1,6 +1,8 @@
-// Real ottmesh processes on loopback for multi-process tests and benchmarks: start them through
-// the CLI (bin/ottmesh), read what they print, wait on their HTTP health, kill them.
-import { spawn } from 'node:child_process';
+// Real ottmesh processes for multi-process tests and benchmarks: start them through the CLI
+// (bin/ottmesh), read what they print, call their HTTP API, kill them. A node runs on loopback,
+// or inside a network namespace (`via: ['ip', 'netns', 'exec', NS]`, see netns.ts), where the
+// test process cannot connect: its HTTP calls then go through curl run in that namespace.
+import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -8,6 +10,18 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const ottmeshBin = resolve(import.meta.dirname, '../../bin/ottmesh');
+
+/** One-shot commands (token create, a join expected to fail) are killed after this by default. */
+export const defaultRunTimeoutMs = 90_000;
+/** An HTTP call that gets no answer within this counts as no answer (null). */
+export const defaultRequestTimeoutMs = 2_000;
+
+/** Every node process still running, killed when this process exits however it ends a test
+ *  (a test that timed out, an uncaught error): no orphaned nodes. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
 
 /** A free TCP port on 127.0.0.1 below the ephemeral range is not guaranteed; ask the kernel. */
 export async function freePort(): Promise<number> {
@@ -21,15 +35,29 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Where a node runs: its address, and a command prefix that puts it there (none: here). */
+export interface Place {
+  readonly host: string;
+  readonly via: readonly string[];
+  /** Fixed ports (a namespace has its own port space); omitted: free loopback ports. */
+  readonly p2pPort?: number;
+  readonly httpPort?: number;
+}
+
+export const loopback: Place = { host: '127.0.0.1', via: [] };
+
 export interface NodeProcess {
   readonly name: string;
   readonly dataDir: string;
   readonly httpUrl: string;
   readonly p2pPort: number;
   readonly httpPort: number;
+  readonly place: Place;
   child: ChildProcess;
-  /** Everything it printed (stdout and stderr), for assertions and for failure reports. */
+  /** Everything this run printed (stdout and stderr), for assertions and failure reports. */
   output: string;
+  /** What earlier runs of the same node printed (before a restart). */
+  history: string;
 }
 
 export interface Health {
@@ -41,9 +69,31 @@ export interface Health {
   term: number;
 }
 
+export interface ClusterView {
+  clusterId: string;
+  term: number;
+  leader: { id: string; name: string } | null;
+  nodes: { id: string; name: string; role: 'voter' | 'learner'; state: 'alive' | 'suspect' | 'down'; enabled: boolean; httpUrl: string }[];
+}
+
+export interface RunResult {
+  /** Exit code, or null when killed (timeout). */
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly ms: number;
+}
+
+export interface HttpAnswer {
+  readonly status: number;
+  readonly body: string;
+}
+
 export class ProcessCluster {
   readonly root: string;
   readonly nodes = new Map<string, NodeProcess>();
+  /** Test steps (note) and one-shot commands with what they printed, for failure reports. */
+  readonly #events: string[] = [];
 
   private constructor(root: string) {
     this.root = root;
@@ -53,52 +103,126 @@ export class ProcessCluster {
     return new ProcessCluster(await mkdtemp(join(tmpdir(), prefix)));
   }
 
-  /** Runs `ottmesh <args>` for a node named `name` and keeps it running. */
-  async spawnNode(name: string, args: (n: { dataDir: string; p2pPort: number; httpPort: number }) => string[]): Promise<NodeProcess> {
+  /** Runs `ottmesh <args>` for a node named `name` and keeps it running. A node spawned again
+   *  (restart) keeps its data dir, ports and place. */
+  async spawnNode(name: string, args: (n: { dataDir: string; p2pPort: number; httpPort: number; host: string }) => string[], place: Place = loopback): Promise<NodeProcess> {
     const existing = this.nodes.get(name);
+    const where = existing?.place ?? place;
     const dataDir = existing?.dataDir ?? join(this.root, name);
-    const p2pPort = existing?.p2pPort ?? (await freePort());
-    const httpPort = existing?.httpPort ?? (await freePort());
-    const child = spawn(ottmeshBin, args({ dataDir, p2pPort, httpPort }), { stdio: ['ignore', 'pipe', 'pipe'] });
-    const node: NodeProcess = { name, dataDir, p2pPort, httpPort, httpUrl: `http://127.0.0.1:${httpPort}`, child, output: '' };
+    const p2pPort = existing?.p2pPort ?? where.p2pPort ?? (await freePort());
+    const httpPort = existing?.httpPort ?? where.httpPort ?? (await freePort());
+    const argv = [...where.via, ottmeshBin, ...args({ dataDir, p2pPort, httpPort, host: where.host })];
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    running.add(child);
+    child.once('exit', () => running.delete(child));
+    const history = existing === undefined ? '' : `${existing.history}${existing.output}[exit ${exitOf(existing.child)}; restarted]\n`;
+    const node: NodeProcess = { name, dataDir, p2pPort, httpPort, place: where, httpUrl: `http://${where.host}:${httpPort}`, child, output: '', history };
     child.stdout!.on('data', (b: Buffer) => (node.output += b.toString()));
     child.stderr!.on('data', (b: Buffer) => (node.output += b.toString()));
     this.nodes.set(name, node);
     return node;
   }
 
-  init(name: string): Promise<NodeProcess> {
-    return this.spawnNode(name, (n) => ['init', '--data-dir', n.dataDir, '--name', name, '--host', '127.0.0.1', '--p2p-port', String(n.p2pPort), '--http-port', String(n.httpPort)]);
+  init(name: string, place: Place = loopback): Promise<NodeProcess> {
+    return this.spawnNode(name, (n) => ['init', '--data-dir', n.dataDir, '--name', name, '--host', n.host, '--p2p-port', String(n.p2pPort), '--http-port', String(n.httpPort)], place);
   }
 
-  join(name: string, token: string): Promise<NodeProcess> {
-    return this.spawnNode(name, (n) => ['join', token, '--data-dir', n.dataDir, '--name', name, '--host', '127.0.0.1', '--p2p-port', String(n.p2pPort), '--http-port', String(n.httpPort)]);
+  join(name: string, token: string, place: Place = loopback): Promise<NodeProcess> {
+    return this.spawnNode(name, (n) => ['join', token, '--data-dir', n.dataDir, '--name', name, '--host', n.host, '--p2p-port', String(n.p2pPort), '--http-port', String(n.httpPort)], place);
   }
 
   restart(name: string): Promise<NodeProcess> {
     return this.spawnNode(name, (n) => ['start', '--data-dir', n.dataDir]);
   }
 
+  /** Waits until node `name` printed a line matching `line` (e.g. /joined cluster/); throws
+   *  at once if the process exits first. */
+  async waitPrinted(name: string, line: RegExp, timeoutMs: number): Promise<void> {
+    await waitFor(`${name} to print ${line}`, () => {
+      const node = this.nodes.get(name)!;
+      if (node.child.exitCode !== null || node.child.signalCode !== null) throw new Error(`${name} exited (${exitOf(node.child)}) before printing ${line}`);
+      return line.test(node.output) ? true : null;
+    }, timeoutMs);
+  }
+
+  /** Runs a one-shot `ottmesh <args>` to its end (killed after `timeoutMs`). */
+  async run(args: readonly string[], options: { via?: readonly string[]; timeoutMs?: number } = {}): Promise<RunResult> {
+    const argv = [...(options.via ?? []), ottmeshBin, ...args];
+    const started = performance.now();
+    const result = await new Promise<RunResult>((ok) => {
+      execFile(argv[0]!, argv.slice(1), { timeout: options.timeoutMs ?? defaultRunTimeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : null;
+        ok({ code, stdout, stderr, ms: Math.round(performance.now() - started) });
+      });
+    });
+    this.#events.push(`${new Date().toISOString()} $ ottmesh ${args.map(shorten).join(' ')}   (exit ${result.code}, ${result.ms} ms)\n${result.stdout}${result.stderr}`);
+    return result;
+  }
+
+  /** Records a test step (kill, cut, heal ...) with the time, for the transcript: the nodes
+   *  print ISO times too, so what they did can be lined up with what the test did. */
+  note(step: string): void {
+    this.#events.push(`${new Date().toISOString()} ${step}`);
+  }
+
+  /** `ottmesh token create --data-dir` on node `name` (run where the node runs); the token. */
+  async createToken(name: string, flags: readonly string[] = []): Promise<string> {
+    const node = this.nodes.get(name)!;
+    const res = await this.run(['token', 'create', '--data-dir', node.dataDir, ...flags], { via: node.place.via, timeoutMs: 30_000 });
+    const token = res.stdout.trim().split('\n').at(-1) ?? '';
+    if (res.code !== 0 || token === '') throw new Error(`token create on ${name} failed (exit ${res.code}): ${res.stderr.trim()}`);
+    return token;
+  }
+
   async adminToken(name: string): Promise<string> {
     return (await readFile(join(this.nodes.get(name)!.dataDir, 'admin-token'), 'utf8')).trim();
   }
 
-  /** kill -9, and wait until the process is gone. */
-  async kill(name: string): Promise<void> {
+  /** kill -9 (or `signal`), and wait until the process is gone. */
+  async kill(name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const node = this.nodes.get(name)!;
     if (node.child.exitCode !== null || node.child.signalCode !== null) return;
     const gone = new Promise((r) => node.child.once('exit', r));
-    node.child.kill('SIGKILL');
+    node.child.kill(signal);
     await gone;
   }
 
-  async health(name: string): Promise<Health | null> {
+  /** One HTTP call to node `name`'s API; null when it does not answer (down, or timed out). */
+  async request(name: string, method: 'GET' | 'POST' | 'PATCH', path: string, options: { token?: string; body?: unknown; timeoutMs?: number } = {}): Promise<HttpAnswer | null> {
+    const node = this.nodes.get(name)!;
+    const url = `${node.httpUrl}${path}`;
+    const timeoutMs = options.timeoutMs ?? defaultRequestTimeoutMs;
+    const headers: Record<string, string> = {};
+    if (options.token !== undefined) headers['authorization'] = `Bearer ${options.token}`;
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
+    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+    if (node.place.via.length > 0) return curlIn(node.place.via, method, url, headers, body, timeoutMs);
     try {
-      const res = await fetch(`${this.nodes.get(name)!.httpUrl}/api/v1/health`, { signal: AbortSignal.timeout(1000) });
-      return res.ok ? ((await res.json()) as Health) : null;
+      const res = await fetch(url, { method, headers, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(timeoutMs) });
+      return { status: res.status, body: await res.text() };
     } catch {
-      return null; // not up (yet): callers poll with a deadline
+      return null; // not up (yet), or no answer in time: callers poll with a deadline
     }
+  }
+
+  async health(name: string): Promise<Health | null> {
+    const res = await this.request(name, 'GET', '/api/v1/health', { timeoutMs: 1000 });
+    return res?.status === 200 ? (JSON.parse(res.body) as Health) : null;
+  }
+
+  /** GET /api/v1/cluster through node `name` (read-index: current), or null. */
+  async clusterView(name: string, token: string, timeoutMs = defaultRequestTimeoutMs): Promise<ClusterView | null> {
+    const res = await this.request(name, 'GET', '/api/v1/cluster', { token, timeoutMs });
+    return res?.status === 200 ? (JSON.parse(res.body) as ClusterView) : null;
+  }
+
+  /** The leader's name when every given node answers and names the same leader among them. */
+  async agreedLeader(names: readonly string[]): Promise<string | null> {
+    const healths = await Promise.all(names.map((n) => this.health(n)));
+    const leaderId = healths[0]?.leaderId ?? null;
+    if (leaderId === null || healths.some((h) => h === null || h.leaderId !== leaderId)) return null;
+    const index = healths.findIndex((h) => h!.nodeId === leaderId && h!.role === 'leader');
+    return index < 0 ? null : names[index]!;
   }
 
   async stop(): Promise<void> {
@@ -106,10 +230,37 @@ export class ProcessCluster {
     await rm(this.root, { recursive: true, force: true });
   }
 
-  /** Everything every node printed, for a failing test's message. */
+  /** Everything every node and one-shot command printed, for a failing test's message. */
   transcript(): string {
-    return [...this.nodes.values()].map((n) => `--- ${n.name} ---\n${n.output}`).join('\n');
+    const nodes = [...this.nodes.values()].map((n) => `--- ${n.name} (${exitOf(n.child)}) ---\n${n.history}${n.output}`);
+    const events = this.#events.length === 0 ? [] : ['--- test steps and one-shot commands ---', ...this.#events];
+    return [...nodes, ...events].join('\n');
   }
+}
+
+function exitOf(child: ChildProcess): string {
+  if (child.signalCode !== null) return `killed by ${child.signalCode}`;
+  return child.exitCode === null ? 'running' : `exit ${child.exitCode}`;
+}
+
+/** Join tokens are long: keep transcripts readable. */
+function shorten(arg: string): string {
+  return arg.length > 60 ? `${arg.slice(0, 24)}…${arg.slice(-12)}` : arg;
+}
+
+/** An HTTP call made by curl inside a network namespace; null when there is no answer. */
+async function curlIn(via: readonly string[], method: string, url: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number): Promise<HttpAnswer | null> {
+  const args = [...via, 'curl', '-s', '-X', method, '-m', String(timeoutMs / 1000), '-w', '\n%{http_code}'];
+  for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
+  if (body !== undefined) args.push('--data-binary', body);
+  args.push(url);
+  return new Promise((ok) => {
+    execFile(args[0]!, args.slice(1), { timeout: timeoutMs + 2000 }, (err, stdout) => {
+      const cut = stdout.lastIndexOf('\n');
+      const status = Number(stdout.slice(cut + 1));
+      ok(err !== null || !(status > 0) ? null : { status, body: stdout.slice(0, cut) });
+    });
+  });
 }
 
 /** Polls `probe` every `everyMs` until it returns non-null, or throws after `timeoutMs`. */
