@@ -54,8 +54,11 @@ export async function buildCluster(cluster: ProcessCluster, names: readonly stri
   return { admin, names };
 }
 
-/** Waits until every node in `names` answers its health, all name the same leader, and that
- *  leader's /api/v1/cluster lists `names.length` nodes with `voters` voters. The leader's name. */
+/** Waits until every node in `names` answers its health, all name the same leader, and every
+ *  node's /api/v1/cluster lists `names.length` nodes with `voters` voters. Every node, not only
+ *  the leader: a membership change takes effect where it is applied, and a follower that has
+ *  not yet learned that the last promotion committed still counts the old voters (kill the
+ *  leader in that window and the survivors cannot elect; see docs/cluster.md). */
 export async function waitSettled(cluster: ProcessCluster, built: Built, voters: number, timeoutMs = settleTimeoutMs): Promise<{ leader: string; view: ClusterView }> {
   const learners = built.names.length - voters;
   return waitFor(`${built.names.length} members (${voters} voters, ${learners} learners) agreeing on one leader`, async () => {
@@ -63,7 +66,11 @@ export async function waitSettled(cluster: ProcessCluster, built: Built, voters:
     if (leader === null) return null;
     const view = await cluster.clusterView(leader, built.admin);
     if (view === null || view.leader?.name !== leader || view.nodes.length !== built.names.length) return null;
-    return view.nodes.filter((n) => n.role === 'voter').length === voters ? { leader, view } : null;
+    for (const name of built.names) {
+      const seen = name === leader ? view : await cluster.clusterView(name, built.admin);
+      if (seen === null || seen.nodes.length !== built.names.length || seen.nodes.filter((n) => n.role === 'voter').length !== voters) return null;
+    }
+    return { leader, view };
   }, timeoutMs, 100);
 }
 
