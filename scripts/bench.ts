@@ -7,6 +7,14 @@ const suites: Record<string, { readonly about: string; readonly load: () => Prom
     about: '3 Raft drivers in one process over synced level stores: commits/s under load, commit latency, core rate',
     load: async () => (await import('./bench/raft.ts')).run,
   },
+  failover: {
+    about: 'ottmesh node processes: kill -9 the leader, time until a write succeeds through a survivor (and etcd, if installed)',
+    load: async () => (await import('./bench/failover.ts')).run,
+  },
+  writes: {
+    about: '3 ottmesh node processes, 64 clients writing through the API for 10 s: writes/s, p50, p99 (and etcd, if installed)',
+    load: async () => (await import('./bench/writes.ts')).run,
+  },
   gossip: {
     about: 'telemetry gossip: time for a report to reach every node, cpu and memory idle and with gossip',
     load: async () => (await import('./bench/gossip.ts')).run,
