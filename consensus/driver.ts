@@ -1,6 +1,6 @@
 // The driver runs one Raft node: it owns the RawNode, ticks it on a timer, feeds it the
 // transport's messages and the application's proposals, and works through its Readies one at a
-// time in etcd-io/raft's order: persist (one synced store.save) -> update the MemoryStorage ->
+// time in etcd-io/raft's order: persist (one store.save, synced when the Ready must be) -> update the MemoryStorage ->
 // send -> apply -> advance. While a save is in flight, new proposals and messages are stepped
 // into the RawNode and come out together in the next Ready: that batching is the throughput.
 import { EventEmitter } from 'node:events';
@@ -275,12 +275,12 @@ export class RaftDriver extends EventEmitter<RaftDriverEvents> {
   }
 
   /** One Ready, in order: persist, update storage, send, apply, advance, maybe compact.
-   *  Every durable change is written synced, a commit-only hard state too (Ready.mustSync
-   *  false): LogStore.save has no unsynced mode, and that costs one fsync per such Ready. */
+   *  A Ready that only moves the commit index (mustSync false) is written without an fsync, as
+   *  etcd does: after a crash Raft learns the commit index again from its peers. */
   async #handleReady(node: RawNode, rd: Ready): Promise<void> {
     const storage = this.#storage!;
     if (rd.snapshot !== null || rd.entries.length > 0 || rd.hardState !== null) {
-      await this.#store.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
+      await this.#store.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot, sync: rd.mustSync });
       if (this.#state !== 'running') return; // stopped while writing: nothing more may happen
     }
     if (rd.snapshot !== null) storage.applySnapshot(rd.snapshot);

@@ -15,6 +15,10 @@ export interface LogWrite {
   readonly hardState: HardState | null;
   readonly entries: readonly Entry[];
   readonly snapshot: Snapshot | null;
+  /** False when the write may reach the disk later (Ready.mustSync false: only the commit index
+   *  moved, which Raft recovers from its peers after a crash). The write is still atomic and
+   *  ordered: a later synced write makes it durable too. Default true. */
+  readonly sync?: boolean;
 }
 
 /**

@@ -93,8 +93,9 @@ export class LevelLogStore implements LogStore {
     }
   }
 
-  /** One synced batch: snapshot (deleting the entries it covers, and any later ones that do not
-   *  continue it), then entries (deleting stored ones past the new tail), then the hard state. */
+  /** One batch, synced unless `write.sync` is false: snapshot (deleting the entries it covers,
+   *  and any later ones that do not continue it), then entries (deleting stored ones past the new
+   *  tail), then the hard state. */
   async save(write: LogWrite): Promise<void> {
     this.#enter();
     try {
@@ -103,8 +104,8 @@ export class LevelLogStore implements LogStore {
       if (write.snapshot !== null) await this.#planSnapshot(ops, b, write.snapshot);
       planEntries(ops, b, write.entries);
       if (write.hardState !== null) ops.push({ type: 'put', key: KEY_HARD_STATE, value: seal(encodeHardState(write.hardState)) });
-      if (ops.length > 0) await this.#db.batch(ops, { sync: true });
-      this.#bounds = b; // only once the batch is durable
+      if (ops.length > 0) await this.#db.batch(ops, { sync: write.sync ?? true });
+      this.#bounds = b; // only once the batch is written
     } finally {
       this.#busy = false;
     }
