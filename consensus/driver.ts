@@ -311,7 +311,7 @@ export class RaftDriver extends EventEmitter<RaftDriverEvents> {
   /** Snapshot the state machine at the applied index (after advance, so the configuration
    *  includes this Ready's conf changes) and drop the log before it, in memory and on disk. */
   async #compact(node: RawNode, storage: MemoryStorage): Promise<void> {
-    const snapshot = storage.createSnapshot(this.#appliedIndex, node.status().conf, this.#sm.snapshot(), this.#init.snapshotKeepEntries);
+    const snapshot = storage.createSnapshot(this.#appliedIndex, node.status().appliedConf, this.#sm.snapshot(), this.#init.snapshotKeepEntries);
     this.#snapshotIndex = snapshot.meta.index;
     await this.#store.compact(snapshot);
   }

@@ -1,6 +1,7 @@
 // Single-server membership changes: validation, application and the entry encoding.
-// Changes take effect when their entry is applied, one at a time (the leader refuses a second
-// while one is pending), which keeps every pair of consecutive majorities overlapping.
+// Changes take effect when their entry enters the log (conf-history.ts), one at a time (the
+// leader refuses a second while one is pending), which keeps every pair of consecutive
+// majorities overlapping.
 import { InvariantError } from './errors.ts';
 import type { ConfChange, ConfChangeType, ConfState, NodeId } from './types.ts';
 

@@ -117,11 +117,16 @@ export class RaftLog {
     return lastTerm > ourTerm || (lastTerm === ourTerm && lastIndex >= this.lastIndex());
   }
 
+  /** Called with every run of entries appended (replacing any at the same or higher index):
+   *  the configuration follows the log (Raft thesis §4.1). */
+  onAppend: ((entries: readonly Entry[]) => void) | null = null;
+
   append(entries: readonly Entry[]): number {
     if (entries.length === 0) return this.lastIndex();
     const after = entries[0]!.index - 1;
     assert(after >= this.committed, () => `append after ${after} would overwrite committed ${this.committed}`);
     this.unstable.truncateAndAppend(entries);
+    this.onAppend?.(entries);
     return this.lastIndex();
   }
 

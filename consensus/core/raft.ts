@@ -5,14 +5,15 @@
 // within the election timeout ignores vote requests: the leader lease), pipelined replication
 // with flow control, commit by quorum of current-term entries only, the leader's no-op,
 // snapshots, learners, single-server membership changes, leadership transfer and read-index.
-import { applyConfChange, confChangeProblem, decodeConfChange, encodeConfChange } from './conf-change.ts';
+import { confChangeProblem, encodeConfChange } from './conf-change.ts';
+import { ConfHistory } from './conf-history.ts';
 import { assert, NotLeaderError, ProposalDroppedError } from './errors.ts';
 import { RaftLog } from './log.ts';
 import { hashString, seededRandom } from './rand.ts';
 import { maxPendingReads, ReadOnly } from './read-only.ts';
 import type { RaftStorage } from './storage.ts';
 import { ProgressTracker } from './tracker.ts';
-import type { ConfChange, ConfState, Entry, HardState, Message, NodeId, ReadState, Role, SoftState, Status } from './types.ts';
+import type { ConfChange, Entry, HardState, Message, NodeId, ReadState, Role, SoftState, Status } from './types.ts';
 import { message } from './types.ts';
 
 export interface RaftConfig {
@@ -73,6 +74,7 @@ export class Raft {
   readonly maxCommittedSizePerReadyBytes: number;
   readonly snapshotTimeoutTicks: number;
   readonly #random: () => number;
+  readonly #confs: ConfHistory;
 
   #electionElapsed = 0;
   #heartbeatElapsed = 0;
@@ -97,7 +99,13 @@ export class Raft {
     this.#random = seededRandom(config.seed ?? hashString(config.id));
     this.log = new RaftLog(config.storage);
     const { hardState, confState } = config.storage.initialState();
-    this.trk = new ProgressTracker(confState, config.maxInflightMsgs ?? defaults.maxInflightMsgs);
+    this.#confs = new ConfHistory(confState);
+    const [first, last] = [config.storage.firstIndex(), config.storage.lastIndex()];
+    if (last >= first) this.#confs.appended(config.storage.entries(first, last + 1, Number.MAX_SAFE_INTEGER));
+    this.log.onAppend = (entries) => {
+      if (this.#confs.appended(entries)) this.#confChanged();
+    };
+    this.trk = new ProgressTracker(this.#confs.latest(), config.maxInflightMsgs ?? defaults.maxInflightMsgs);
     if (hardState.term > 0 || hardState.commit > 0) this.#loadHardState(hardState);
     this.becomeFollower(this.term, null);
   }
@@ -219,7 +227,7 @@ export class Raft {
    *  the voters' leases). Does nothing on a leader, a learner, or while a committed membership
    *  change is not applied yet (this node might not know the current voters). */
   campaign(transfer: boolean): void {
-    if (this.role === 'leader' || !this.#promotable() || this.#hasUnappliedConfChanges()) return;
+    if (this.role === 'leader' || !this.#promotable()) return;
     this.#campaign(transfer ? 'transfer' : this.preVote ? 'pre-vote' : 'election');
   }
 
@@ -251,12 +259,6 @@ export class Raft {
       this.becomeFollower(this.term, null);
     }
     return result;
-  }
-
-  #hasUnappliedConfChanges(): boolean {
-    if (this.log.committed <= this.log.applied) return false;
-    const entries = this.log.slice(Math.max(this.log.applied + 1, this.log.firstIndex()), this.log.committed + 1, Number.MAX_SAFE_INTEGER);
-    return entries.some((e) => e.type === 'conf-change');
   }
 
   // ---- messages in ------------------------------------------------------------------------
@@ -407,6 +409,7 @@ export class Raft {
       return false;
     }
     this.log.restore(snap);
+    this.#confs.reset(conf);
     this.trk.setConf(conf, this.log.lastIndex() + 1);
     return true;
   }
@@ -584,18 +587,19 @@ export class Raft {
     }
   }
 
-  /** Apply a committed membership change (called as the application applies its entry). */
-  applyConfChange(entry: Entry): ConfState {
-    const cc = decodeConfChange(entry.data);
-    const conf = applyConfChange(this.trk.conf, cc);
-    this.trk.setConf(conf, this.log.lastIndex() + 1);
-    if (this.role === 'leader') {
-      if (this.leadTransferee !== null && !this.trk.isVoter(this.leadTransferee)) this.leadTransferee = null;
-      // A smaller quorum may already hold more entries.
-      if (this.#maybeCommit()) this.#broadcastPending = true;
-      if (cc.type === 'add-learner') this.#sendAppend(cc.node, true); // start probing the newcomer
-    }
-    return conf;
+  /** A membership change entered the log (or one was replaced): it is in effect from now on. */
+  #confChanged(): void {
+    this.trk.setConf(this.#confs.latest(), this.log.lastIndex() + 1);
+    if (this.role !== 'leader') return;
+    if (this.leadTransferee !== null && !this.trk.isVoter(this.leadTransferee)) this.leadTransferee = null;
+    // A changed quorum may already hold more entries; a newcomer is probed with the broadcast.
+    this.#maybeCommit();
+    this.#broadcastPending = true;
+  }
+
+  /** The application applied up to the log's applied index. */
+  onApplied(): void {
+    this.#confs.prune(this.log.applied);
   }
 
   // ---- leadership transfer -------------------------------------------------------------------
@@ -688,6 +692,7 @@ export class Raft {
       role: this.role,
       leaderId: this.lead,
       conf: this.trk.conf,
+      appliedConf: this.#confs.at(this.log.applied),
       leadTransferee: this.leadTransferee,
       progress: this.role === 'leader' ? this.trk.view() : null,
     };

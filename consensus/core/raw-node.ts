@@ -108,7 +108,8 @@ export class RawNode {
     return rd;
   }
 
-  /** The caller persisted, sent and applied `rd`. Committed membership changes take effect here. */
+  /** The caller persisted, sent and applied `rd`. (Membership changes took effect when their
+   *  entries entered the log.) */
   advance(rd: Ready): void {
     assert(this.#outstanding === rd, 'advance() with a Ready that is not the outstanding one');
     this.#outstanding = null;
@@ -121,11 +122,10 @@ export class RawNode {
     }
     const lastEntry = rd.entries.at(-1);
     if (lastEntry) r.log.unstable.stableTo(lastEntry.index, lastEntry.term);
-    for (const e of rd.committedEntries) {
-      if (e.index <= r.log.applied) continue; // covered by a snapshot applied meanwhile
-      r.log.appliedTo(e.index);
-      if (e.type === 'conf-change') r.applyConfChange(e);
-    }
+    const lastCommitted = rd.committedEntries.at(-1);
+    // Entries at or below applied were covered by a snapshot applied meanwhile.
+    if (lastCommitted && lastCommitted.index > r.log.applied) r.log.appliedTo(lastCommitted.index);
+    r.onApplied();
   }
 
   status(): Status {

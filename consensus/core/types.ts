@@ -140,7 +140,11 @@ export interface Status {
   readonly lastIndex: number;
   readonly role: Role;
   readonly leaderId: NodeId | null;
+  /** The configuration in effect: that of the last membership change in the log, committed
+   *  or not (Raft thesis §4.1). */
   readonly conf: ConfState;
+  /** The configuration as of the applied index: what a snapshot taken there must record. */
+  readonly appliedConf: ConfState;
   readonly leadTransferee: NodeId | null;
   /** Only on the leader. */
   readonly progress: ReadonlyMap<NodeId, PeerProgress> | null;

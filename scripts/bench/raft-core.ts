@@ -67,7 +67,7 @@ function pump(nodes: readonly CoreNode[], byId: ReadonlyMap<NodeId, CoreNode>): 
       const last = rd.committedEntries.at(-1);
       n.raw.advance(rd);
       if (last !== undefined && last.index - n.storage.firstIndex() >= compactEveryEntries) {
-        n.storage.createSnapshot(last.index, n.raw.status().conf, new Uint8Array(), compactKeepEntries);
+        n.storage.createSnapshot(last.index, n.raw.status().appliedConf, new Uint8Array(), compactKeepEntries);
       }
     }
     const delivering = queue;

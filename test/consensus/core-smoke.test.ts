@@ -81,7 +81,7 @@ test('a new learner catches up by snapshot, is promoted, and the leader can hand
   for (let i = 0; i < 20; i++) leader.propose(new TextEncoder().encode(`v${i}`));
   c.stabilize();
   const s1 = c.nodes.get('1')!;
-  s1.storage.createSnapshot(s1.raw.status().applied, s1.raw.status().conf, new TextEncoder().encode('state'));
+  s1.storage.createSnapshot(s1.raw.status().applied, s1.raw.status().appliedConf, new TextEncoder().encode('state'));
   c.add('4', new MemoryStorage());
   leader.proposeConfChange({ type: 'add-learner', node: '4' });
   c.stabilize();

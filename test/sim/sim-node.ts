@@ -228,8 +228,10 @@ export class SimNode {
   #maybeCompact(): void {
     const snapIndex = this.storage.snapshot().meta.index;
     if (this.app.index - snapIndex < this.#tuning.snapshotEveryEntries) return;
-    const conf = this.raw!.status().conf;
-    this.storage.createSnapshot(this.app.index, conf, encodeAppState(this.app), this.#tuning.keepEntries);
+    const status = this.raw!.status();
+    // The snapshot records the configuration as of its index: the one in effect when applied.
+    if (status.applied !== this.app.index) return;
+    this.storage.createSnapshot(this.app.index, status.appliedConf, encodeAppState(this.app), this.#tuning.keepEntries);
     this.stats.snapshotsTaken++;
     this.#env.trace(() => `${this.id} snapshot at i${this.app.index}, log now ${this.storage.firstIndex()}..${this.storage.lastIndex()}`);
   }

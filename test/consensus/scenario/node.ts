@@ -120,6 +120,6 @@ export class ScenarioNode {
 
   /** Take an application snapshot at `index` and compact the log, keeping `keepEntries` before it. */
   compact(raw: RawNode, index: number, keepEntries: number): Snapshot {
-    return this.storage.createSnapshot(index, raw.status().conf, this.snapshotData(index), keepEntries);
+    return this.storage.createSnapshot(index, raw.status().appliedConf, this.snapshotData(index), keepEntries);
   }
 }
