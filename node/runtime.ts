@@ -119,6 +119,8 @@ export class NodeRuntime {
       const http = buildServer({ api: clusterApi(() => runtime.current!) }, {});
       const node = new NodeRuntime({ init, store, machine, host, driver, http });
       runtime.current = node;
+      // From here on, stop() undoes whatever of the parts had started.
+      cleanups.splice(0, cleanups.length, () => node.stop());
       await node.#startParts();
       return node;
     } catch (err) {
