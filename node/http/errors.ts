@@ -45,7 +45,6 @@ export class CommandRefusedError extends ApiError {
   }
 }
 
-/** listen() found the port taken. */
 /** A write was proposed but neither committed nor refused in time (the leader may have lost its
  *  quorum): its fate is unknown, so the client must look before retrying. 503. */
 export class WriteTimeoutError extends ApiError {
@@ -55,6 +54,7 @@ export class WriteTimeoutError extends ApiError {
   }
 }
 
+/** listen() found the port taken. */
 export class PortInUseError extends Error {
   override readonly name = 'PortInUseError';
   constructor(host: string, port: number) {
