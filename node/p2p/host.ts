@@ -3,6 +3,7 @@
 // join protocol run their own streams on it (raft-transport.ts, join.ts); gossip uses `pubsub`.
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
+import './yamux-window.ts';
 import type { GossipSub, TopicValidatorFn } from '@libp2p/gossipsub';
 import { gossipsub } from '@libp2p/gossipsub';
 import type { Identify } from '@libp2p/identify';
