@@ -25,6 +25,7 @@ const ENTRY_TYPES: readonly EntryType[] = ['normal', 'conf-change'];
 const MESSAGE_TYPES: readonly MessageType[] = [
   'MsgApp', 'MsgAppResp', 'MsgHeartbeat', 'MsgHeartbeatResp', 'MsgPreVote', 'MsgPreVoteResp', 'MsgVote',
   'MsgVoteResp', 'MsgSnap', 'MsgTimeoutNow', 'MsgReadIndex', 'MsgReadIndexResp', 'MsgTransferLeader', 'MsgProp',
+  'MsgPropResp',
 ];
 /** Smallest encoded entry (term, index, type, data length): bounds the count a decoder accepts. */
 const MIN_ENTRY_BYTES = 4;

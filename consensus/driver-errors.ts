@@ -53,3 +53,12 @@ export class DriverStoppedError extends Error {
       cause === undefined ? undefined : { cause });
   }
 }
+
+/** A proposal this follower forwarded got no placement from the leader in time, or leadership
+ *  changed before it did: the old leader may still have appended it. Check before retrying. */
+export class ForwardUnconfirmedError extends Error {
+  override readonly name = 'ForwardUnconfirmedError';
+  constructor(why: string) {
+    super(`the leader did not confirm the forwarded proposal (${why}): whether it will be applied is unknown`);
+  }
+}

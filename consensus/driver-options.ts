@@ -57,6 +57,10 @@ export interface RaftDriverInit {
   readonly maxPendingProposals?: number;
   /** Bound on reads waiting (default {@link defaultMaxPendingReads}). */
   readonly maxPendingReads?: number;
+  /** On a follower, propose() sends the entry to the leader (a MsgProp over the transport) and
+   *  resolves once this node has applied it, as etcd-io/raft does; otherwise it rejects with
+   *  NotLeaderError. Default false. */
+  readonly forwardProposals?: boolean;
   /** A read with no answer after this many ticks rejects with ReadTimeoutError (default 2 * electionTicks). */
   readonly readTimeoutTicks?: number;
   /** Further core settings (pre-vote, check-quorum, message size, in-flight cap, seed). */
@@ -86,5 +90,6 @@ export function resolveDriverInit(init: RaftDriverInit): ResolvedDriverInit {
     maxPendingProposals: init.maxPendingProposals ?? defaultMaxPendingProposals,
     maxPendingReads: init.maxPendingReads ?? defaultMaxPendingReads,
     readTimeoutTicks: init.readTimeoutTicks ?? 2 * electionTicks,
+    forwardProposals: init.forwardProposals ?? false,
   };
 }

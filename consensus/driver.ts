@@ -5,9 +5,10 @@
 // into the RawNode and come out together in the next Ready: that batching is the throughput.
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import type { ConfChange, NodeId, Ready, Status } from './core/index.ts';
+import type { ConfChange, HardState, Message, NodeId, Ready, Status } from './core/index.ts';
 import { MemoryStorage, NotLeaderError, ProposalDroppedError, RawNode } from './core/index.ts';
 import { DriverStoppedError, TooManyPendingError } from './driver-errors.ts';
+import { PendingForwards } from './forwards.ts';
 import { realClock, resolveDriverInit } from './driver-options.ts';
 import type { DriverClock, RaftDriverComponents, RaftDriverEvents, RaftDriverInit, ResolvedDriverInit } from './driver-options.ts';
 import type { LogStore, PersistedState } from './log-store.ts';
@@ -25,6 +26,15 @@ const maxReadiesPerTurn = 64;
 
 type LifecycleState = 'new' | 'starting' | 'running' | 'stopped';
 
+/** MsgPropResp rejectHint: why the leader refused a forwarded proposal. */
+const refusedNotLeader = 1;
+const refusedDropped = 2;
+
+/** A driver-level message (MsgProp, MsgPropResp): the fields it does not use left empty. */
+function message(type: 'MsgProp' | 'MsgPropResp', from: NodeId, to: NodeId, term: number, fields: Partial<Message>): Message {
+  return { type, from, to, term, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0, rejectTerm: 0, snapshot: null, context: '', ...fields };
+}
+
 export class RaftDriver extends EventEmitter<RaftDriverEvents> {
   readonly id: NodeId;
   readonly #store: LogStore;
@@ -35,10 +45,13 @@ export class RaftDriver extends EventEmitter<RaftDriverEvents> {
   readonly #init: ResolvedDriverInit;
   readonly #proposals = new PendingProposals();
   readonly #reads: PendingReads;
+  readonly #forwards: PendingForwards;
+  #leaderId: NodeId | null = null;
   /** Read contexts must never repeat, not even across restarts: a late answer to an old
    *  request must not satisfy a new one. */
   readonly #readContextPrefix = randomUUID();
   #readSeq = 0;
+  #forwardSeq = 0;
   #state: LifecycleState = 'new';
   #failure: Error | null = null;
   #node: RawNode | null = null;
@@ -46,6 +59,9 @@ export class RaftDriver extends EventEmitter<RaftDriverEvents> {
   #ticker: { stop(): void } | null = null;
   #ticks = 0;
   #appliedIndex = 0;
+  /** A hard state that only moved the commit index, not written yet (see #handleReady). */
+  #unsavedHardState: HardState | null = null;
+  #hardStateDue = false;
   #snapshotIndex = 0;
   /** Set while the Ready loop runs; resolves when it has stopped. */
   #loop: PromiseWithResolvers<void> | null = null;
@@ -60,6 +76,8 @@ export class RaftDriver extends EventEmitter<RaftDriverEvents> {
     this.#logger = components.logger ?? console;
     this.#init = resolveDriverInit(init);
     this.#reads = new PendingReads(this.#init.readTimeoutTicks);
+    // Unanswered forwards expire like reads: a lost MsgProp or answer must not hang a caller.
+    this.#forwards = new PendingForwards(this.#init.readTimeoutTicks);
   }
 
   /** Load the store, restore the state machine, build the RawNode, start the transport and the
@@ -105,16 +123,25 @@ export class RaftDriver extends EventEmitter<RaftDriverEvents> {
     const stopped = new DriverStoppedError(this.id, this.#failure ?? undefined);
     this.#proposals.rejectAll(stopped);
     this.#reads.rejectAll(stopped);
+    this.#forwards.rejectAll(stopped);
     await this.#transport.stop();
     await this.#loop?.promise;
+    const hardState = this.#unsavedHardState;
+    this.#unsavedHardState = null;
+    if (hardState !== null && this.#failure === null) {
+      await this.#store.save({ hardState, entries: [], snapshot: null, sync: false }).catch((err: unknown) => this.#logger.error(`raft node ${this.id}: while stopping: ${String(err)}`));
+    }
   }
 
   /** Propose `data` as a normal entry. Resolves with where it landed once it is applied
-   *  locally. Rejects with NotLeaderError (carrying the leader's id) on a follower,
-   *  ProposalDroppedError (e.g. during a leadership transfer), TooManyPendingError,
-   *  ProposalLostError / ProposalOutcomeUnknownError if leadership changed under it, or
-   *  DriverStoppedError. */
+   *  locally. On a follower, sends it to the leader when `forwardProposals` is on (rejecting
+   *  with NotLeaderError when no leader is known, or ForwardUnconfirmedError when the leader
+   *  does not answer or leadership changes first), else rejects with NotLeaderError (carrying
+   *  the leader's id). Also ProposalDroppedError (e.g. during a leadership transfer),
+   *  TooManyPendingError, ProposalLostError / ProposalOutcomeUnknownError if leadership changed
+   *  under it, or DriverStoppedError. */
   propose(data: Uint8Array): Promise<Placed> {
+    if (this.#init.forwardProposals && this.#node !== null && this.#node.softState().role !== 'leader') return this.#forward(data);
     return this.#place((node) => node.propose(data));
   }
 
@@ -193,6 +220,56 @@ export class RaftDriver extends EventEmitter<RaftDriverEvents> {
     return applied;
   }
 
+  /** Send `data` to the leader as a MsgProp. It travels with the Raft messages to the leader
+   *  (one frame per peer and turn), and the answer with the leader's next append. */
+  #forward(data: Uint8Array): Promise<Placed> {
+    let node: RawNode;
+    try {
+      node = this.#running();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const { leaderId } = node.softState();
+    if (leaderId === null || leaderId === this.id) return Promise.reject(new NotLeaderError(null));
+    if (this.#forwards.size >= this.#init.maxPendingProposals) return Promise.reject(new TooManyPendingError('proposals', this.#init.maxPendingProposals));
+    const context = `${this.#readContextPrefix}/p${++this.#forwardSeq}`;
+    const placed = this.#forwards.add(context, this.#ticks);
+    this.#transport.send([message('MsgProp', this.id, leaderId, 0, { entries: [{ term: 0, index: 0, type: 'normal', data }], context })]);
+    return placed;
+  }
+
+  /** The leader's side of a MsgProp: propose each entry and say where it went, or why not. The
+   *  answer is queued before the Ready that appends the entry, so both share a frame. */
+  #serveForward(node: RawNode, m: Message): void {
+    let answer: Message;
+    const term = 0; // MsgPropResp is not a Raft message: the core never sees it
+    try {
+      let at = { index: 0, term: 0 };
+      for (const e of m.entries) at = node.propose(e.data);
+      answer = message('MsgPropResp', this.id, m.from, term, { index: at.index, logTerm: at.term, context: m.context });
+    } catch (err) {
+      const expected = this.#expected(err);
+      answer = message('MsgPropResp', this.id, m.from, term, { reject: true, rejectHint: expected instanceof NotLeaderError ? refusedNotLeader : refusedDropped, context: m.context });
+    }
+    this.#transport.send([answer]);
+  }
+
+  #forwardAnswered(m: Message): void {
+    if (!m.reject) {
+      this.#forwards.placed(m.context, { index: m.index, term: m.logTerm }, this.#appliedIndex, (index) => this.#termAt(index));
+    } else {
+      this.#forwards.refused(m.context, m.rejectHint === refusedNotLeader ? new NotLeaderError(null) : new ProposalDroppedError('the leader dropped the forwarded proposal (leadership is being transferred): retry shortly'));
+    }
+  }
+
+  #termAt(index: number): number | null {
+    try {
+      return this.#storage?.term(index) ?? null;
+    } catch {
+      return null; // compacted
+    }
+  }
+
   /** Pass expected core errors through; anything else is a broken invariant: stop the node. */
   #expected(err: unknown): Error {
     if (err instanceof NotLeaderError || err instanceof ProposalDroppedError) return err;
@@ -219,7 +296,11 @@ export class RaftDriver extends EventEmitter<RaftDriverEvents> {
 
   #transportHandler(): TransportHandler {
     return {
-      message: (m) => this.#feed((node) => node.step(m)),
+      message: (m) => {
+        if (m.type === 'MsgProp') this.#feed((node) => this.#serveForward(node, m));
+        else if (m.type === 'MsgPropResp') this.#forwardAnswered(m);
+        else this.#feed((node) => node.step(m));
+      },
       unreachable: (peer) => this.#feed((node) => node.reportUnreachable(peer)),
       snapshotStatus: (peer, ok) => this.#feed((node) => node.reportSnapshot(peer, ok)),
     };
@@ -240,6 +321,11 @@ export class RaftDriver extends EventEmitter<RaftDriverEvents> {
   #tick(): void {
     this.#ticks++;
     this.#reads.expire(this.#ticks);
+    this.#forwards.expire(this.#ticks);
+    if (this.#unsavedHardState !== null) {
+      this.#hardStateDue = true;
+      this.#schedule();
+    }
     this.#feed((node) => node.tick());
   }
 
@@ -248,20 +334,23 @@ export class RaftDriver extends EventEmitter<RaftDriverEvents> {
   #schedule(): void {
     if (this.#loop !== null || this.#state !== 'running') return;
     this.#loop = Promise.withResolvers<void>();
-    queueMicrotask(() => void this.#runLoop());
+    setImmediate(() => void this.#runLoop());
   }
 
   async #runLoop(): Promise<void> {
     try {
       for (let n = 0; n < maxReadiesPerTurn; n++) {
         const node = this.#node;
-        if (this.#state !== 'running' || node === null || !node.hasReady()) {
-          this.#endLoop();
-          return;
-        }
-        await this.#handleReady(node, node.ready());
+        if (this.#state !== 'running' || node === null) break;
+        if (node.hasReady()) await this.#handleReady(node, node.ready());
+        else if (this.#hardStateDue) await this.#saveHardState();
+        else break;
       }
-      setImmediate(() => void this.#runLoop());
+      if (this.#state === 'running' && (this.#node?.hasReady() === true || this.#hardStateDue)) {
+        setImmediate(() => void this.#runLoop());
+        return;
+      }
+      this.#endLoop();
     } catch (err) {
       this.#endLoop();
       this.#fail(err);
@@ -276,20 +365,39 @@ export class RaftDriver extends EventEmitter<RaftDriverEvents> {
 
   /** One Ready, in order: persist, update storage, send, apply, advance, maybe compact.
    *  A Ready that only moves the commit index (mustSync false) is written without an fsync, as
-   *  etcd does: after a crash Raft learns the commit index again from its peers. */
+   *  etcd does: after a crash Raft learns the commit index again from its peers.
+   *  A steady leader (no role change in this Ready) sends first and persists meanwhile, so its
+   *  followers write in parallel with it (Raft thesis 10.2.1; etcd's leader does the same). That
+   *  is safe because everything that depends on the outcome, the commit index sent to followers
+   *  and entries applied, comes out of a later Ready, which waits for this write; and a steady
+   *  leader's messages never carry a term or vote that this write is to make durable. */
   async #handleReady(node: RawNode, rd: Ready): Promise<void> {
     const storage = this.#storage!;
-    if (rd.snapshot !== null || rd.entries.length > 0 || rd.hardState !== null) {
-      await this.#store.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot, sync: rd.mustSync });
+    const sendFirst = rd.softState === null && node.softState().role === 'leader';
+    if (sendFirst && rd.messages.length > 0) this.#transport.send(rd.messages);
+    if (rd.snapshot === null && rd.entries.length === 0 && rd.hardState !== null && !rd.mustSync) {
+      // Only the commit index moved: keep it for the next write (or the next tick) instead of a
+      // write of its own before applying. Nothing depends on it being durable: after a restart
+      // Raft learns the commit index again from the leader (or a single voter re-commits).
+      this.#unsavedHardState = rd.hardState;
+    } else if (rd.snapshot !== null || rd.entries.length > 0 || rd.hardState !== null) {
+      const hardState = rd.hardState ?? this.#unsavedHardState;
+      this.#unsavedHardState = null;
+      this.#hardStateDue = false;
+      await this.#store.save({ hardState, entries: rd.entries, snapshot: rd.snapshot, sync: rd.mustSync });
       if (this.#state !== 'running') return; // stopped while writing: nothing more may happen
     }
     if (rd.snapshot !== null) storage.applySnapshot(rd.snapshot);
     storage.append(rd.entries);
     if (rd.hardState !== null) storage.setHardState(rd.hardState);
-    if (rd.messages.length > 0) this.#transport.send(rd.messages);
+    if (!sendFirst && rd.messages.length > 0) this.#transport.send(rd.messages);
     this.#apply(rd);
     node.advance(rd);
-    if (rd.softState !== null) this.emit('soft-state', rd.softState);
+    if (rd.softState !== null) {
+      if (rd.softState.leaderId !== this.#leaderId) this.#forwards.leaderChanged();
+      this.#leaderId = rd.softState.leaderId;
+      this.emit('soft-state', rd.softState);
+    }
     if (this.#appliedIndex - this.#snapshotIndex >= this.#init.snapshotEveryEntries) await this.#compact(node, storage);
   }
 
@@ -298,19 +406,31 @@ export class RaftDriver extends EventEmitter<RaftDriverEvents> {
       this.#sm.restore(rd.snapshot.data);
       this.#appliedIndex = this.#snapshotIndex = rd.snapshot.meta.index;
       this.#proposals.snapshotApplied(rd.snapshot.meta);
+      this.#forwards.snapshotApplied(rd.snapshot.meta);
     }
     for (const entry of rd.committedEntries) {
       if (entry.index <= this.#appliedIndex) continue; // covered by a snapshot applied meanwhile
       if (entry.type === 'normal' && entry.data.byteLength > 0) this.#sm.apply(entry);
       this.#proposals.applied(entry.index, entry.term);
+      this.#forwards.applied(entry.index, entry.term);
       this.#appliedIndex = entry.index;
     }
     this.#reads.readStates(rd.readStates, this.#appliedIndex);
   }
 
+  /** Write the commit index kept back by #handleReady (once a tick at most). */
+  async #saveHardState(): Promise<void> {
+    const hardState = this.#unsavedHardState;
+    this.#unsavedHardState = null;
+    this.#hardStateDue = false;
+    if (hardState !== null) await this.#store.save({ hardState, entries: [], snapshot: null, sync: false });
+  }
+
   /** Snapshot the state machine at the applied index (after advance, so the configuration
    *  includes this Ready's conf changes) and drop the log before it, in memory and on disk. */
   async #compact(node: RawNode, storage: MemoryStorage): Promise<void> {
+    // The stored commit index must not lie below the snapshot's index (a restart checks it).
+    await this.#saveHardState();
     const snapshot = storage.createSnapshot(this.#appliedIndex, node.status().appliedConf, this.#sm.snapshot(), this.#init.snapshotKeepEntries);
     this.#snapshotIndex = snapshot.meta.index;
     await this.#store.compact(snapshot);

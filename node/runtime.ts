@@ -113,7 +113,7 @@ export class NodeRuntime {
       const transport = new Libp2pRaftTransport({ host, addrsOf });
       const driver = new RaftDriver(
         { store, transport, stateMachine: machine },
-        { id: init.peerId, tickIntervalMs: raftTickIntervalMs, electionTicks: raftElectionTicks, heartbeatTicks: 1, ...(init.bootstrap ? { bootstrap: init.bootstrap } : {}) },
+        { id: init.peerId, tickIntervalMs: raftTickIntervalMs, electionTicks: raftElectionTicks, heartbeatTicks: 1, forwardProposals: true, ...(init.bootstrap ? { bootstrap: init.bootstrap } : {}) },
       );
       const runtime: { current: NodeRuntime | null } = { current: null };
       const http = buildServer({ api: clusterApi(() => runtime.current!) }, {});
@@ -197,6 +197,8 @@ export class NodeRuntime {
     return { ok: true, clusterId: state.clusterId, members: nodesSorted(state).map((n) => ({ id: n.id, addrs: n.addrs, httpUrl: n.httpUrl })) };
   }
 
+  /** Propose through the leader (here, or forwarded to it by Raft) and resolve once applied
+   *  here, so this node's state then shows the write. */
   propose(command: Command): Promise<ApplyResult> {
     return proposeCommand(this.driver, this.machine, command);
   }
@@ -237,10 +239,6 @@ function clusterApi(node: () => NodeRuntime): ClusterApi {
       await node().driver.read();
     },
     propose: (command) => withDeadline(node().propose(command), apiWriteTimeoutMs, () => new WriteTimeoutError(apiWriteTimeoutMs)),
-    leaderHttpUrl: () => {
-      const leaderId = node().driver.status().leaderId;
-      return leaderId === null ? null : findNode(node().machine.current(), leaderId)?.httpUrl ?? null;
-    },
     membership: (id) => node().membership.member(id),
     nowMs: () => Date.now(),
     newJoinTokenString: (record, secret) => {

@@ -131,6 +131,11 @@ export class RawNode {
   status(): Status {
     return this.#raft.status();
   }
+
+  /** Role and leader now (cheaper than status(), which copies the leader's progress). */
+  softState(): SoftState {
+    return this.#raft.softState();
+  }
 }
 
 function sameSoft(a: SoftState, b: SoftState): boolean {

@@ -61,7 +61,8 @@ export type MessageType =
   | 'MsgReadIndex' // follower -> leader: forwarded read-index request (context)
   | 'MsgReadIndexResp' // leader -> follower: index safe to read at (context)
   | 'MsgTransferLeader' // follower -> leader: forwarded transfer request (from = target)
-  | 'MsgProp'; // follower -> leader: forwarded proposal (only when forwarding is enabled)
+  | 'MsgProp' // follower -> leader: forwarded proposal (the driver's, never stepped into the core)
+  | 'MsgPropResp'; // leader -> follower: where the forwarded proposal was placed (index, logTerm), or reject
 
 export interface Message {
   readonly type: MessageType;
@@ -82,7 +83,7 @@ export interface Message {
   /** MsgAppResp rejection: the term of the hinted entry (for fast backtracking). */
   readonly rejectTerm: number;
   readonly snapshot: Snapshot | null;
-  /** Read-index request id, or 'transfer' on a vote forced by leadership transfer. */
+  /** Read-index request id, forwarded-proposal id, or 'transfer' on a vote forced by leadership transfer. */
   readonly context: string;
 }
 

@@ -20,22 +20,6 @@ export class UnauthorizedError extends ApiError {
   }
 }
 
-/** A write reached a node that is not the leader, and no leader is known (election under way,
- *  or this node cannot reach a quorum): 503, retry shortly. */
-export class NoLeaderError extends ApiError {
-  override readonly name = 'NoLeaderError';
-  constructor(message: string, retryAfterS: number) {
-    super(503, message, retryAfterS);
-  }
-}
-
-/** Forwarding a write to the leader failed (unreachable, timed out): 503, retry shortly. */
-export class LeaderUnreachableError extends ApiError {
-  override readonly name = 'LeaderUnreachableError';
-  constructor(leaderUrl: string, why: string, retryAfterS: number) {
-    super(503, `could not forward this write to the leader at ${leaderUrl} (${why}): retry in a few seconds`, retryAfterS);
-  }
-}
 
 /** The state machine refused the command (ApplyResult ok:false): 409 with its reason. */
 export class CommandRefusedError extends ApiError {

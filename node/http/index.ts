@@ -2,6 +2,6 @@
 export { buildServer, defaultBodyLimitBytes, listen } from './server.ts';
 export type { HttpServer, HttpServerComponents, HttpServerInit } from './server.ts';
 export type { ClusterApi, MemberView, RaftView } from './service.ts';
-export { AddressUnavailableError, ApiError, CommandRefusedError, LeaderUnreachableError, NoLeaderError, PortInUseError, UnauthorizedError, WriteTimeoutError } from './errors.ts';
-export { defaultForwardTimeoutMs, defaultRetryAfterS, forwardedHeader } from './forward.ts';
+export { AddressUnavailableError, ApiError, CommandRefusedError, PortInUseError, UnauthorizedError, WriteTimeoutError } from './errors.ts';
+export { defaultRetryAfterS } from './server.ts';
 export { defaultJoinTokenTtlS, joinTokenTtlSMax, joinTokenUsesMax } from './routes/join-tokens.ts';

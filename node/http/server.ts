@@ -8,7 +8,6 @@ import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, Raw
 
 import { installErrorHandler } from './error-handler.ts';
 import { AddressUnavailableError, PortInUseError } from './errors.ts';
-import { defaultForwardTimeoutMs, defaultRetryAfterS } from './forward.ts';
 import { clusterRoutes } from './routes/cluster.ts';
 import { healthRoutes } from './routes/health.ts';
 import { joinTokenRoutes } from './routes/join-tokens.ts';
@@ -16,6 +15,8 @@ import { nodeRoutes } from './routes/nodes.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import type { ClusterApi } from './service.ts';
 
+/** Retry-After (seconds) on 503 answers that mean "not now". */
+export const defaultRetryAfterS = 1;
 /** Request bodies larger than this are refused with 413; the API's bodies are small. */
 export const defaultBodyLimitBytes = 64 * 1024;
 
@@ -30,8 +31,6 @@ export interface HttpServerComponents {
 export interface HttpServerInit {
   /** Default 64 KiB. */
   readonly bodyLimitBytes?: number;
-  /** How long a follower waits for the leader when forwarding a write. Default 5000. */
-  readonly forwardTimeoutMs?: number;
   /** Retry-After on 503 answers (no leader, leadership changing). Default 1. */
   readonly retryAfterS?: number;
   /** Log a line per request (fastify's request logging). Default false. */
@@ -41,7 +40,6 @@ export interface HttpServerInit {
 export function buildServer(components: HttpServerComponents, init: HttpServerInit = {}): HttpServer {
   const retryAfterS = init.retryAfterS ?? defaultRetryAfterS;
   const bodyLimitBytes = init.bodyLimitBytes ?? defaultBodyLimitBytes;
-  const forward = { forwardTimeoutMs: init.forwardTimeoutMs ?? defaultForwardTimeoutMs, retryAfterS };
   const app = Fastify({
     ...(components.logger === undefined ? {} : { loggerInstance: components.logger }),
     logController: new LogController({ disableRequestLogging: !(init.logRequests ?? false) }),
@@ -53,9 +51,9 @@ export function buildServer(components: HttpServerComponents, init: HttpServerIn
   const { api } = components;
   void app.register(healthRoutes, { api });
   void app.register(clusterRoutes, { api });
-  void app.register(joinTokenRoutes, { api, forward });
-  void app.register(nodeRoutes, { api, forward });
-  void app.register(settingsRoutes, { api, forward });
+  void app.register(joinTokenRoutes, { api });
+  void app.register(nodeRoutes, { api });
+  void app.register(settingsRoutes, { api });
   return app;
 }
 

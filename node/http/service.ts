@@ -35,14 +35,12 @@ export interface ClusterApi {
    *  NotLeaderError (no leader known), ReadTimeoutError, TooManyPendingError or
    *  DriverStoppedError; the API answers those with 503 and Retry-After. */
   read(): Promise<void>;
-  /** Proposes `command` on this node (the API only calls it on the leader) and resolves with
-   *  what applying it did, once applied locally (see proposeCommand in node/state). Rejects with
-   *  the driver's errors (NotLeaderError if leadership was just lost, ...): the API answers
-   *  503 with Retry-After; InvalidCommandError is a bug in the API (500). */
+  /** Proposes `command` through the leader (this node, or the leader Raft forwards it to) and
+   *  resolves with what applying it did, once applied on this node, so `state()` then shows
+   *  it. Rejects with the driver's errors (NotLeaderError when no leader is known, ...): the API
+   *  answers 503, with Retry-After when retrying is safe (without it, ForwardUnconfirmedError and
+   *  ProposalOutcomeUnknownError: check first); InvalidCommandError is a bug in the API (500). */
   propose(command: Command): Promise<ApplyResult>;
-  /** Base URL of the leader's HTTP API (from its NodeRecord), or null when no leader is known
-   *  or its record is not applied here yet. */
-  leaderHttpUrl(): string | null;
   /** The gossip view of member `id`, or null when no report from it has been seen (the API
    *  shows such a node as "down" with zero load). */
   membership(id: NodeId): MemberView | null;

@@ -12,7 +12,7 @@ import { MemoryNetwork, MemoryTransport } from '../../consensus/adapters/memory-
 import { NotLeaderError } from '../../consensus/core/index.ts';
 import type { Entry, NodeId } from '../../consensus/core/index.ts';
 import { RaftDriver, type RaftDriverInit } from '../../consensus/driver.ts';
-import { DriverStoppedError, ProposalLostError, ProposalOutcomeUnknownError, ReadTimeoutError, TooManyPendingError } from '../../consensus/driver-errors.ts';
+import { DriverStoppedError, ForwardUnconfirmedError, ProposalLostError, ProposalOutcomeUnknownError, ReadTimeoutError, TooManyPendingError } from '../../consensus/driver-errors.ts';
 import { PendingProposals } from '../../consensus/proposals.ts';
 import type { LogStore, LogWrite } from '../../consensus/log-store.ts';
 import type { StateMachine } from '../../consensus/state-machine.ts';
@@ -277,6 +277,41 @@ for (const makeKind of [async () => memoryKind, levelKind]) {
       await waitFor('n4 sees itself as a voter', () => joiner.driver.status().conf.voters.includes('n4'));
       await leader.driver.propose(bytes('c'));
       await c.appliedEverywhere(['a', 'b', 'c']);
+    }));
+
+    test('with forwarding on, a proposal on a follower goes to the leader and resolves once the follower applied it', () => withCluster(kind, async (c) => {
+      const leader = await c.leader();
+      const follower = [...c.members.values()].find((m) => m !== leader)!;
+      const placed = await Promise.all(['f1', 'f2', 'f3'].map((s) => follower.driver.propose(bytes(s))));
+      assert.ok(follower.driver.appliedIndex >= Math.max(...placed.map((p) => p.index)), 'applied here when it resolves');
+      assert.deepEqual(follower.sm.items, ['f1', 'f2', 'f3']);
+      assert.ok(placed.every((p) => p.term === leader.driver.status().term), "placed in the leader's term");
+      await c.appliedEverywhere(['f1', 'f2', 'f3']);
+    }, { forwardProposals: true }));
+
+    test('with forwarding on, a proposal the leader never answers rejects with ForwardUnconfirmedError', () => withCluster(kind, async (c) => {
+      const leader = await c.leader();
+      const follower = [...c.members.values()].find((m) => m !== leader)!;
+      c.network.isolate(leader.driver.id);
+      const started = Date.now();
+      await assert.rejects(follower.driver.propose(bytes('unheard')), ForwardUnconfirmedError);
+      assert.ok(Date.now() - started < waitMs);
+      c.network.healAll();
+    }, { forwardProposals: true, readTimeoutTicks: 30 }));
+
+    test('a commit index kept back from its own write is stored at the next tick, and at a stop', () => withCluster(kind, async (c) => {
+      const leader = await c.leader();
+      await leader.driver.propose(bytes('a'));
+      await c.appliedEverywhere(['a']);
+      const follower = [...c.members.values()].find((m) => m !== leader)!;
+      const id = follower.driver.id;
+      // Ticks every 10 ms: within a few, the commit index that reached the follower is stored.
+      await new Promise((resolve) => setTimeout(resolve, 5 * tickIntervalMs));
+      const applied = follower.driver.appliedIndex;
+      const store = await c.stop(id);
+      const reopened = await (await c.restart(id, store)).store.load();
+      assert.ok(reopened.hardState.commit >= applied, `stored commit ${reopened.hardState.commit} >= applied ${applied}`);
+      await c.appliedEverywhere(['a']);
     }));
 
     test('proposals beyond the pending bound reject with TooManyPendingError', () => withCluster(kind, async (c) => {

@@ -31,7 +31,6 @@ export class FakeApi implements ClusterApi {
   readonly name: string;
   raft: RaftView;
   current: ClusterState = twoNodeState();
-  leaderUrl: string | null = null;
   readonly proposed: Command[] = [];
   readonly members = new Map<string, MemberView>();
   /** Replace to make read() fail or change the state first. */
@@ -63,10 +62,6 @@ export class FakeApi implements ClusterApi {
     const { state, result } = apply(this.current, command);
     this.current = state;
     return Promise.resolve(result);
-  }
-
-  leaderHttpUrl(): string | null {
-    return this.leaderUrl;
   }
 
   membership(id: string): MemberView | null {

@@ -1,4 +1,4 @@
-// POST /api/v1/join-tokens: create a join token (a replicated write, so on the leader). The
+// POST /api/v1/join-tokens: create a join token (a replicated write: api.propose reaches the leader). The
 // secret leaves this node only inside the returned token string; the state keeps its hash.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -7,8 +7,6 @@ import { newJoinSecret } from '../../auth/index.ts';
 import type { JoinTokenRecord } from '../../state/index.ts';
 import { principalOf, requireApiToken } from '../auth.ts';
 import { CommandRefusedError } from '../errors.ts';
-import { leaderOrForward } from '../forward.ts';
-import type { ForwardInit } from '../forward.ts';
 import { errorResponses, NameSchema } from '../schemas.ts';
 import type { ClusterApi } from '../service.ts';
 
@@ -30,10 +28,9 @@ const CreatedBody = Type.Object({
   groups: Type.Array(Type.String()),
 });
 
-export const joinTokenRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi; forward: ForwardInit }> = async (app, { api, forward }) => {
+export const joinTokenRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = async (app, { api }) => {
   app.post('/api/v1/join-tokens', {
     onRequest: requireApiToken(api),
-    preHandler: leaderOrForward(api, forward),
     schema: { body: CreateBody, response: { 201: CreatedBody, ...errorResponses } },
   }, async (request, reply) => {
     const { ttlS, uses, groups } = request.body;

@@ -1,5 +1,5 @@
 // PATCH /api/v1/nodes/:id: an operator enables or disables a node (a disabled node stays a
-// member but gets no work). A replicated write, so on the leader; setting the value it already
+// member but gets no work). A replicated write (api.propose reaches the leader); setting the value it already
 // has is accepted and changes nothing.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -7,8 +7,6 @@ import { Type } from 'typebox';
 import { findNode } from '../../state/index.ts';
 import { requireApiToken } from '../auth.ts';
 import { ApiError, CommandRefusedError } from '../errors.ts';
-import { leaderOrForward } from '../forward.ts';
-import type { ForwardInit } from '../forward.ts';
 import { errorResponses } from '../schemas.ts';
 import type { ClusterApi } from '../service.ts';
 
@@ -16,10 +14,9 @@ const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) }
 const Body = Type.Object({ enabled: Type.Boolean() }, { additionalProperties: false });
 const NodeBody = Type.Object({ id: Type.String(), name: Type.String(), enabled: Type.Boolean() });
 
-export const nodeRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi; forward: ForwardInit }> = async (app, { api, forward }) => {
+export const nodeRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = async (app, { api }) => {
   app.patch('/api/v1/nodes/:id', {
     onRequest: requireApiToken(api),
-    preHandler: leaderOrForward(api, forward),
     schema: { params: Params, body: Body, response: { 200: NodeBody, ...errorResponses } },
   }, async (request) => {
     const { id } = request.params;

@@ -1,13 +1,11 @@
 // GET and PATCH /api/v1/settings: the cluster-wide settings (how many voters the autopilot keeps,
 // when a silent node is suspect and down, when a down voter is replaced). PATCH is a replicated
-// write, so it runs on the leader; fields left out keep their value.
+// write (api.propose reaches the leader); fields left out keep their value.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 
 import { requireApiToken } from '../auth.ts';
 import { CommandRefusedError } from '../errors.ts';
-import { leaderOrForward } from '../forward.ts';
-import type { ForwardInit } from '../forward.ts';
 import { errorResponses } from '../schemas.ts';
 import type { ClusterApi } from '../service.ts';
 
@@ -19,7 +17,7 @@ const Settings = Type.Object({
 });
 const Patch = Type.Partial(Settings, { additionalProperties: false, minProperties: 1 });
 
-export const settingsRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi; forward: ForwardInit }> = async (app, { api, forward }) => {
+export const settingsRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = async (app, { api }) => {
   app.get('/api/v1/settings', {
     onRequest: requireApiToken(api),
     schema: { response: { 200: Settings, ...errorResponses } },
@@ -30,7 +28,6 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi; forwar
 
   app.patch('/api/v1/settings', {
     onRequest: requireApiToken(api),
-    preHandler: leaderOrForward(api, forward),
     schema: { body: Patch, response: { 200: Settings, ...errorResponses } },
   }, async (request) => {
     const result = await api.propose({ type: 'UpdateSettings', atMs: api.nowMs(), settings: request.body });

@@ -1,0 +1,76 @@
+// PendingForwards: how a follower settles the proposals it forwarded to the leader.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { ForwardUnconfirmedError, ProposalLostError, ProposalOutcomeUnknownError } from '../../consensus/driver-errors.ts';
+import { PendingForwards } from '../../consensus/forwards.ts';
+
+const noTerm = () => null;
+
+test('placed, then applied with the same term: resolved; with another term: lost', async () => {
+  const f = new PendingForwards(10);
+  const a = f.add('a', 0);
+  const b = f.add('b', 0);
+  f.placed('a', { index: 5, term: 2 }, 3, noTerm);
+  f.placed('b', { index: 6, term: 2 }, 3, noTerm);
+  assert.equal(f.size, 2);
+  f.applied(5, 2);
+  f.applied(6, 3);
+  assert.deepEqual(await a, { index: 5, term: 2 });
+  await assert.rejects(b, ProposalLostError);
+  assert.equal(f.size, 0);
+});
+
+test('an answer for an index applied already is checked against the term there', async () => {
+  const f = new PendingForwards(10);
+  const same = f.add('same', 0);
+  const other = f.add('other', 0);
+  const gone = f.add('gone', 0);
+  const terms = new Map([[4, 2], [5, 3]]);
+  const termAt = (i: number) => terms.get(i) ?? null;
+  f.placed('same', { index: 4, term: 2 }, 5, termAt);
+  f.placed('other', { index: 5, term: 2 }, 5, termAt);
+  f.placed('gone', { index: 1, term: 1 }, 5, termAt);
+  assert.deepEqual(await same, { index: 4, term: 2 });
+  await assert.rejects(other, ProposalLostError);
+  await assert.rejects(gone, ProposalOutcomeUnknownError);
+});
+
+test('unanswered proposals expire after the timeout and are given up on when the leader changes', async () => {
+  const f = new PendingForwards(10);
+  const old = f.add('old', 0);
+  const young = f.add('young', 5);
+  f.expire(10);
+  await assert.rejects(old, ForwardUnconfirmedError);
+  assert.equal(f.size, 1);
+  f.leaderChanged();
+  await assert.rejects(young, ForwardUnconfirmedError);
+  f.placed('young', { index: 9, term: 9 }, 0, noTerm); // a late answer changes nothing
+  assert.equal(f.size, 0);
+});
+
+test('a snapshot over placed proposals: exactly at its index and term resolves, newer terms are lost, the rest unknown', async () => {
+  const f = new PendingForwards(10);
+  const at = f.add('at', 0);
+  const newer = f.add('newer', 0);
+  const below = f.add('below', 0);
+  const after = f.add('after', 0);
+  f.placed('at', { index: 8, term: 3 }, 0, noTerm);
+  f.placed('newer', { index: 7, term: 4 }, 0, noTerm);
+  f.placed('below', { index: 6, term: 2 }, 0, noTerm);
+  f.placed('after', { index: 9, term: 3 }, 0, noTerm);
+  f.snapshotApplied({ index: 8, term: 3, conf: { voters: [], learners: [] } });
+  assert.deepEqual(await at, { index: 8, term: 3 });
+  await assert.rejects(newer, ProposalLostError);
+  await assert.rejects(below, ProposalOutcomeUnknownError);
+  assert.equal(f.size, 1, 'the proposal past the snapshot still waits');
+  f.applied(9, 3);
+  assert.deepEqual(await after, { index: 9, term: 3 });
+});
+
+test('a refusal from the leader rejects with its error', async () => {
+  const f = new PendingForwards(10);
+  const p = f.add('p', 0);
+  f.refused('p', new Error('not the leader'));
+  await assert.rejects(p, /not the leader/);
+});
