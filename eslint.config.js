@@ -11,6 +11,9 @@ const bareBuiltins = ['fs', 'fs/*', 'path', 'os', 'net', 'dgram', 'http', 'https
 const pureFolders = [
   'consensus/core/**', 'node/placement/**', 'node/state/**',
   'node/leader/autopilot.ts', 'node/gossip/membership.ts', 'node/gossip/report.ts',
+  // Issue 4: the decisions of the supervisor and the gateway (their adapters sit beside them).
+  'node/supervisor/ffmpeg-args.ts', 'node/supervisor/restart-policy.ts', 'node/supervisor/source-choice.ts', 'node/supervisor/reconcile.ts',
+  'node/hls/playlist.ts', 'node/hls/worker-playlist.ts', 'node/hls/timeline.ts',
 ];
 
 export default tseslint.config(

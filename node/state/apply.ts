@@ -6,6 +6,7 @@ import { joinTokenProblem } from './join.ts';
 import { groupsProblem, nameProblem } from './names.ts';
 import { findNodeByName } from './selectors.ts';
 import { settingsProblem } from './settings.ts';
+import * as streams from './streams-apply.ts';
 import { isInitialized, own, withEntry, withoutEntries, withoutEntry } from './state.ts';
 import type { ApplyResult, ClusterState, Command, JoinTokenRecord, NodeRecord } from './types.ts';
 
@@ -38,6 +39,21 @@ export function apply(state: ClusterState, command: Command): Applied {
     case 'SetNodeEnabled': return updateNode(state, command.id, (node) => (node.enabled === command.enabled ? node : { ...node, enabled: command.enabled }));
     case 'RemoveNode': return removeNode(state, command.id);
     case 'UpdateSettings': return updateSettings(state, command.settings);
+    case 'SetNodeAdmin': return streams.setNodeAdmin(state, command);
+    case 'CreateStream': return streams.createStream(state, command);
+    case 'UpdateStream': return streams.updateStream(state, command);
+    case 'DeleteStream': return streams.deleteStream(state, command);
+    case 'CreateService': return streams.createService(state, command);
+    case 'UpdateService': return streams.updateService(state, command);
+    case 'DeleteService': return streams.deleteService(state, command);
+    case 'PutGroup': return streams.putGroup(state, command);
+    case 'DeleteGroup': return streams.deleteGroup(state, command);
+    case 'UpdatePolicy': return streams.updatePolicy(state, command);
+    case 'AssignStream': return streams.assignStream(state, command);
+    case 'SetNextWorker': return streams.setNextWorker(state, command);
+    case 'SealStream': return streams.sealStream(state, command);
+    case 'SwitchStream': return streams.switchStream(state, command);
+    case 'UnassignStream': return streams.unassignStream(state, command);
     default: throw new UnknownCommandError((command as { type?: unknown }).type);
   }
 }
@@ -127,7 +143,8 @@ function updateNode(state: ClusterState, id: string, change: (node: NodeRecord) 
 function removeNode(state: ClusterState, id: string): Applied {
   if (own(state.nodes, id) === undefined) return refuse(state, `unknown node ${id}`);
   if (Object.keys(state.nodes).length === 1) return refuse(state, `node ${id} is the last member: a cluster cannot remove its last node`);
-  return { state: { ...state, nodes: withoutEntry(state.nodes, id) }, result: ok };
+  // Its streams are re-placed by the leader (their worker is gone); its admin record goes with it.
+  return { state: { ...state, nodes: withoutEntry(state.nodes, id), nodeAdmin: withoutEntry(state.nodeAdmin, id) }, result: ok };
 }
 
 function updateSettings(state: ClusterState, change: Extract<Command, { type: 'UpdateSettings' }>['settings']): Applied {

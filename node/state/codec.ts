@@ -3,6 +3,7 @@
 import { Compile } from 'typebox/compile';
 import type { TLocalizedValidationError } from 'typebox/error';
 
+import { emptyChannels } from './state.ts';
 import { CorruptCommandError, CorruptSnapshotError, InvalidCommandError, UnknownCommandError } from './errors.ts';
 import { commandSchemas, ClusterStateSchema } from './schema.ts';
 import type { CommandType } from './schema.ts';
@@ -55,12 +56,16 @@ export function encodeState(state: ClusterState): Uint8Array {
 /** Decodes snapshot bytes. Throws CorruptSnapshotError saying what is wrong. */
 export function decodeState(bytes: Uint8Array): ClusterState {
   const value = parseJson(bytes, (why) => new CorruptSnapshotError(`the cluster state snapshot is not JSON (${why})`));
-  const { v, state } = (typeof value === 'object' && value !== null ? value : {}) as { v?: unknown; state?: unknown };
+  const parsed = (typeof value === 'object' && value !== null ? value : {}) as { v?: unknown; state?: unknown };
+  const v = parsed.v;
+  let state = parsed.state;
   if (typeof v !== 'number') throw new CorruptSnapshotError('the cluster state snapshot has no format version');
   if (v > snapshotFormatVersion) {
     throw new CorruptSnapshotError(`the cluster state snapshot has format ${v}, newer than this version reads (${snapshotFormatVersion}): ` +
       'upgrade this node to the version the rest of the cluster runs');
   }
+  // Snapshots from before issue 4 have no channel fields: they start empty.
+  if (typeof state === 'object' && state !== null && !('streams' in state)) state = { ...emptyChannels, ...state };
   if (!stateValidator.Check(state)) throw new CorruptSnapshotError(`the cluster state snapshot is damaged: ${describe(stateValidator.Errors(state))}`);
   const decoded = state as ClusterState;
   const misfiled = misfiledKey(decoded);
@@ -70,8 +75,9 @@ export function decodeState(bytes: Uint8Array): ClusterState {
 
 /** Every record must sit under its own id (name for users). */
 function misfiledKey(state: ClusterState): string | null {
-  const tables: [string, Readonly<Record<string, { id?: string; name?: string }>>, 'id' | 'name'][] = [
+  const tables: [string, Readonly<Record<string, { id?: string; name?: string; streamId?: string }>>, 'id' | 'name' | 'streamId'][] = [
     ['nodes', state.nodes, 'id'], ['joinTokens', state.joinTokens, 'id'], ['users', state.users, 'name'], ['apiTokens', state.apiTokens, 'id'],
+    ['streams', state.streams, 'id'], ['services', state.services, 'id'], ['groups', state.groups, 'name'], ['assignments', state.assignments, 'streamId'],
   ];
   for (const [table, records, field] of tables) {
     for (const [key, record] of Object.entries(records)) {

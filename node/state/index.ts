@@ -14,3 +14,10 @@ export type { Proposer } from './propose.ts';
 export { findApiToken, findJoinToken, findNode, findNodeByName, isMember, memberIds, nodesSorted, usableJoinTokens } from './selectors.ts';
 export { defaultSettings, settingsProblem } from './settings.ts';
 export { emptyState, isInitialized } from './state.ts';
+export { defaultHls, emptyChannels } from './state.ts';
+export type * from './stream-types.ts';
+export { sourceSchemes } from './stream-types.ts';
+export {
+  hlsProblem, policyProblem, profileProblem, serviceProblem, slugPattern, slugProblem, sourceProblem, sourceUrlProblem, sourcesMax, streamProblem,
+} from './stream-rules.ts';
+export { defaultNodeAdmin, weightMax } from './streams-apply.ts';

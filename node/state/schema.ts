@@ -4,6 +4,7 @@
 import { Type } from 'typebox';
 import type { Static, TSchema } from 'typebox';
 
+import type { Assignment, HlsSettings, ServiceRecord, StreamRecord } from './stream-types.ts';
 import type { ApiTokenRecord, ClusterSettings, ClusterState, Command, JoinTokenRecord, NodeRecord, UserRecord } from './types.ts';
 
 /** Bounds on what one command may carry, so one entry cannot bloat every replica. */
@@ -41,6 +42,40 @@ const settingsFields = {
 };
 export const ClusterSettingsSchema = Type.Object(settingsFields, closed);
 
+// Channels (stream-types.ts). Value rules live in stream-rules.ts; these are shapes and bounds.
+const Slug = Type.String({ minLength: 1, maxLength: 64 });
+const OptionalText = Type.Union([Text, Type.Null()]);
+const SourceSchema = Type.Object({
+  url: Type.String({ minLength: 1, maxLength: 2048 }), priority: Type.Integer(), userAgent: OptionalText, referrer: OptionalText,
+}, closed);
+const ProfileSchema = Type.Union([
+  Type.Literal('copy'),
+  Type.Object({ height: Type.Integer(), videoKbps: Type.Integer(), audioKbps: Type.Integer() }, closed),
+]);
+export const PolicyFields = {
+  strategy: Type.Union([Type.Literal('spread'), Type.Literal('binpack')]),
+  groups: Type.Array(Text, { maxItems: groupsMax }),
+  cpuCeilPct: Type.Number(), memCeilPct: Type.Number(), maxStreamsPerNode: Type.Integer(), stickiness: Type.Number(),
+  rebalanceMovesPerMin: Type.Integer(), hotStandby: Type.Boolean(),
+};
+const PolicyOverrideSchema = Type.Partial(Type.Object(PolicyFields, closed));
+export const HlsSettingsSchema = Type.Object({
+  segmentS: Type.Number(), windowSegments: Type.Integer(), mode: Type.Union([Type.Literal('proxy'), Type.Literal('redirect')]),
+  signingSecret: Type.Union([Type.String({ maxLength: textLengthMax }), Type.Null()]),
+}, closed);
+export const StreamRecordSchema = Type.Object({
+  id: Slug, name: Text, sources: Type.Array(SourceSchema, { maxItems: 16 }), profile: ProfileSchema, serviceId: Type.Union([Slug, Type.Null()]),
+  pinGroup: OptionalText, pinNode: Type.Union([Id, Type.Null()]), priority: Type.Integer(), enabled: Type.Boolean(), policy: PolicyOverrideSchema, createdAtMs: Ms,
+}, closed);
+export const ServiceRecordSchema = Type.Object({ id: Slug, name: Text, policy: PolicyOverrideSchema, hls: HlsSettingsSchema, createdAtMs: Ms }, closed);
+const GroupRecordSchema = Type.Object({ name: Text, priority: Type.Integer() }, closed);
+const NodeAdminSchema = Type.Object({ draining: Type.Boolean(), weight: Type.Number() }, closed);
+const Epoch = Type.Integer({ minimum: 0 });
+export const AssignmentSchema = Type.Object({
+  streamId: Slug, nodeId: Id, epoch: Epoch, base: Type.Integer({ minimum: 0 }),
+  next: Type.Union([Type.Object({ nodeId: Id, epoch: Epoch }, closed), Type.Null()]), sealed: Type.Boolean(), sinceMs: Ms,
+}, closed);
+
 /** One schema per command type, so a decode error names the field of the right command (a
  *  union's errors list every alternative). */
 export const commandSchemas = {
@@ -51,6 +86,21 @@ export const commandSchemas = {
   SetNodeEnabled: command('SetNodeEnabled', { id: Id, enabled: Type.Boolean() }),
   RemoveNode: command('RemoveNode', { id: Id }),
   UpdateSettings: command('UpdateSettings', { settings: Type.Partial(Type.Object(settingsFields, closed)) }),
+  SetNodeAdmin: command('SetNodeAdmin', { id: Id, draining: Type.Optional(Type.Boolean()), weight: Type.Optional(Type.Number()), groups: Type.Optional(Groups) }),
+  CreateStream: command('CreateStream', { stream: StreamRecordSchema }),
+  UpdateStream: command('UpdateStream', { stream: StreamRecordSchema }),
+  DeleteStream: command('DeleteStream', { id: Slug }),
+  CreateService: command('CreateService', { service: ServiceRecordSchema }),
+  UpdateService: command('UpdateService', { service: ServiceRecordSchema }),
+  DeleteService: command('DeleteService', { id: Slug }),
+  PutGroup: command('PutGroup', { group: GroupRecordSchema }),
+  DeleteGroup: command('DeleteGroup', { name: Text }),
+  UpdatePolicy: command('UpdatePolicy', { policy: PolicyOverrideSchema, hls: Type.Optional(HlsSettingsSchema) }),
+  AssignStream: command('AssignStream', { streamId: Slug, nodeId: Id, base: Type.Integer({ minimum: 0 }) }),
+  SetNextWorker: command('SetNextWorker', { streamId: Slug, nodeId: Type.Union([Id, Type.Null()]) }),
+  SealStream: command('SealStream', { streamId: Slug, epoch: Epoch }),
+  SwitchStream: command('SwitchStream', { streamId: Slug, epoch: Epoch, base: Type.Integer({ minimum: 0 }) }),
+  UnassignStream: command('UnassignStream', { streamId: Slug }),
 } as const;
 
 export type CommandType = Command['type'];
@@ -63,6 +113,14 @@ export const ClusterStateSchema = Type.Object({
   users: Type.Record(Type.String(), UserRecordSchema),
   apiTokens: Type.Record(Type.String(), ApiTokenRecordSchema),
   settings: ClusterSettingsSchema,
+  streams: Type.Record(Type.String(), StreamRecordSchema),
+  services: Type.Record(Type.String(), ServiceRecordSchema),
+  groups: Type.Record(Type.String(), GroupRecordSchema),
+  policy: PolicyOverrideSchema,
+  hls: HlsSettingsSchema,
+  nodeAdmin: Type.Record(Type.String(), NodeAdminSchema),
+  assignments: Type.Record(Type.String(), AssignmentSchema),
+  lastEpoch: Epoch,
 }, closed);
 
 function command<const T extends string, const P extends Record<string, TSchema>>(type: T, fields: P) {
@@ -77,6 +135,8 @@ const schemasMatchContract: [
   Admits<typeof NodeRecordSchema, NodeRecord>, Admits<typeof JoinTokenRecordSchema, JoinTokenRecord>,
   Admits<typeof UserRecordSchema, UserRecord>, Admits<typeof ApiTokenRecordSchema, ApiTokenRecord>,
   Admits<typeof ClusterSettingsSchema, ClusterSettings>, Admits<typeof ClusterStateSchema, ClusterState>,
+  Admits<typeof StreamRecordSchema, StreamRecord>, Admits<typeof ServiceRecordSchema, ServiceRecord>,
+  Admits<typeof HlsSettingsSchema, HlsSettings>, Admits<typeof AssignmentSchema, Assignment>,
   AllTrue<{ [K in CommandType]: Admits<(typeof commandSchemas)[K], Extract<Command, { type: K }>> }[CommandType]>,
-] = [true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true, true, true, true];
 void schemasMatchContract;

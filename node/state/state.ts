@@ -1,10 +1,21 @@
 // The empty state, and safe lookups in its id-keyed records. Pure.
 import { defaultSettings } from './settings.ts';
+import type { HlsSettings } from './stream-types.ts';
 import type { ClusterState } from './types.ts';
+
+/** HLS settings of streams in no service until an operator changes them: 2 s segments (what the
+ *  failover measurements in ../shared/NOTES.md used), 6 in the window (12 s: 3 target durations
+ *  and margin), segments proxied through the gateways, no signing. */
+export const defaultHls: HlsSettings = { segmentS: 2, windowSegments: 6, mode: 'proxy', signingSecret: null };
+
+/** The channel part of the state before any channel exists (also what an older snapshot lacks). */
+export const emptyChannels = {
+  streams: {}, services: {}, groups: {}, policy: {}, hls: defaultHls, nodeAdmin: {}, assignments: {}, lastEpoch: 0,
+} as const satisfies Partial<ClusterState>;
 
 /** The state before InitCluster: no cluster id, no members, default settings. */
 export function emptyState(): ClusterState {
-  return { clusterId: '', nodes: {}, joinTokens: {}, users: {}, apiTokens: {}, settings: defaultSettings };
+  return { clusterId: '', nodes: {}, joinTokens: {}, users: {}, apiTokens: {}, settings: defaultSettings, ...emptyChannels };
 }
 
 /** True once InitCluster has been applied. */

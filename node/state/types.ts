@@ -2,6 +2,7 @@
 // log carries (JSON-encoded); apply() is pure and deterministic: everything time-dependent
 // (expiry checks) uses the `atMs` the proposer stamped on the command, never a clock.
 import type { NodeId } from '../../consensus/core/index.ts';
+import type { Assignment, GroupRecord, HlsSettings, PolicyOverride, ServiceRecord, StreamRecord } from './stream-types.ts';
 
 export type { NodeId };
 
@@ -58,6 +59,16 @@ export interface ClusterSettings {
   readonly replaceDownVoterAfterS: number;
 }
 
+/** An operator's say over a node's work, beside its membership record. Absent: not draining,
+ *  weight 1. */
+export interface NodeAdmin {
+  /** A draining node keeps running what it has until each stream has moved (make-before-break)
+   *  and gets nothing new. */
+  readonly draining: boolean;
+  /** Capacity multiplier for placement (2: counts as twice the machine). */
+  readonly weight: number;
+}
+
 export interface ClusterState {
   readonly clusterId: string;
   readonly nodes: Readonly<Record<NodeId, NodeRecord>>;
@@ -65,6 +76,18 @@ export interface ClusterState {
   readonly users: Readonly<Record<string, UserRecord>>;
   readonly apiTokens: Readonly<Record<string, ApiTokenRecord>>;
   readonly settings: ClusterSettings;
+  // Channels (issue 4, docs/streams.md).
+  readonly streams: Readonly<Record<string, StreamRecord>>;
+  readonly services: Readonly<Record<string, ServiceRecord>>;
+  readonly groups: Readonly<Record<string, GroupRecord>>;
+  /** The cluster-wide policy: overrides of the built-in defaults (node/placement). */
+  readonly policy: PolicyOverride;
+  /** HLS settings of streams that belong to no service. */
+  readonly hls: HlsSettings;
+  readonly nodeAdmin: Readonly<Record<NodeId, NodeAdmin>>;
+  readonly assignments: Readonly<Record<string, Assignment>>;
+  /** The last epoch handed out (epochs are cluster-wide, so a number names one worker's run). */
+  readonly lastEpoch: number;
 }
 
 export type Command =
@@ -76,7 +99,27 @@ export type Command =
   | { readonly type: 'UpdateNodeAddrs'; readonly atMs: number; readonly id: NodeId; readonly addrs: readonly string[]; readonly httpUrl: string }
   | { readonly type: 'SetNodeEnabled'; readonly atMs: number; readonly id: NodeId; readonly enabled: boolean }
   | { readonly type: 'RemoveNode'; readonly atMs: number; readonly id: NodeId }
-  | { readonly type: 'UpdateSettings'; readonly atMs: number; readonly settings: Partial<ClusterSettings> };
+  | { readonly type: 'UpdateSettings'; readonly atMs: number; readonly settings: Partial<ClusterSettings> }
+  | { readonly type: 'SetNodeAdmin'; readonly atMs: number; readonly id: NodeId; readonly draining?: boolean; readonly weight?: number; readonly groups?: readonly string[] }
+  | { readonly type: 'CreateStream'; readonly atMs: number; readonly stream: StreamRecord }
+  | { readonly type: 'UpdateStream'; readonly atMs: number; readonly stream: StreamRecord }
+  | { readonly type: 'DeleteStream'; readonly atMs: number; readonly id: string }
+  | { readonly type: 'CreateService'; readonly atMs: number; readonly service: ServiceRecord }
+  | { readonly type: 'UpdateService'; readonly atMs: number; readonly service: ServiceRecord }
+  | { readonly type: 'DeleteService'; readonly atMs: number; readonly id: string }
+  | { readonly type: 'PutGroup'; readonly atMs: number; readonly group: GroupRecord }
+  | { readonly type: 'DeleteGroup'; readonly atMs: number; readonly name: string }
+  /** Replaces the cluster-wide policy overrides and (when given) the default HLS settings. */
+  | { readonly type: 'UpdatePolicy'; readonly atMs: number; readonly policy: PolicyOverride; readonly hls?: HlsSettings }
+  // The leader's decisions (node/leader/streams-loop.ts), see docs/streams.md.
+  /** A stream with no worker gets one: a new epoch starting at public number `base`. */
+  | { readonly type: 'AssignStream'; readonly atMs: number; readonly streamId: string; readonly nodeId: NodeId; readonly base: number }
+  /** Start (a node) or stop (null) the second worker: standby or move target, with a new epoch. */
+  | { readonly type: 'SetNextWorker'; readonly atMs: number; readonly streamId: string; readonly nodeId: NodeId | null }
+  | { readonly type: 'SealStream'; readonly atMs: number; readonly streamId: string; readonly epoch: number }
+  /** The second worker (of `epoch`) takes over, its segment k public as `base + k`. */
+  | { readonly type: 'SwitchStream'; readonly atMs: number; readonly streamId: string; readonly epoch: number; readonly base: number }
+  | { readonly type: 'UnassignStream'; readonly atMs: number; readonly streamId: string };
 
 /** What applying a command did, for whoever proposed it. */
 export type ApplyResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };
