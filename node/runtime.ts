@@ -16,6 +16,7 @@ import { ClusterStateMachine, findNode, isMember, joinTokenProblem, nodesSorted,
 import type { ApplyResult, ClusterState, Command, NodeRecord } from './state/index.ts';
 import type { PrivateKey } from '@libp2p/interface';
 import { defaultTelemetryTopic, HostSampler, TelemetryGossip } from './gossip/index.ts';
+import type { StreamFigures } from './gossip/report.ts';
 import { memberIds } from './state/index.ts';
 import { AutopilotLoop } from './leader/autopilot-loop.ts';
 import type { Membership } from './leader/autopilot-loop.ts';
@@ -42,6 +43,7 @@ export interface RuntimeInit {
 /** Membership as telemetry gossip sees it, for the API and the autopilot. */
 export interface MembershipSource extends Membership {
   member(id: NodeId): { state: 'alive' | 'suspect' | 'down'; cpuPct: number; memPct: number; streams: number } | null;
+  streamFigures(id: NodeId): readonly StreamFigures[];
 }
 
 /** Adapts the gossip service's view, remembering since when each member has been down. */
@@ -61,6 +63,7 @@ function membershipOf(gossip: TelemetryGossip): { source: MembershipSource; stop
       const report = gossip.membership.lastReport(id);
       return { state, cpuPct: report?.cpuPct ?? 0, memPct: report?.memPct ?? 0, streams: report?.streams.count ?? 0 };
     },
+    streamFigures: (id) => gossip.membership.lastReport(id)?.streams.items ?? [],
   };
   return { source, stop };
 }
@@ -89,7 +92,7 @@ export class NodeRuntime {
     this.host = parts.host;
     this.driver = parts.driver;
     this.http = parts.http;
-    this.membership = { member: () => null, health: () => 'alive', downSinceMs: () => null };
+    this.membership = { member: () => null, health: () => 'alive', downSinceMs: () => null, streamFigures: () => [] };
   }
 
   static async start(init: RuntimeInit): Promise<NodeRuntime> {
@@ -240,6 +243,7 @@ function clusterApi(node: () => NodeRuntime): ClusterApi {
     },
     propose: (command) => withDeadline(node().propose(command), apiWriteTimeoutMs, () => new WriteTimeoutError(apiWriteTimeoutMs)),
     membership: (id) => node().membership.member(id),
+    streamFigures: (id) => node().membership.streamFigures(id),
     nowMs: () => Date.now(),
     newJoinTokenString: (record, secret) => {
       const state = node().machine.current();

@@ -13,6 +13,10 @@ import { healthRoutes } from './routes/health.ts';
 import { joinTokenRoutes } from './routes/join-tokens.ts';
 import { nodeRoutes } from './routes/nodes.ts';
 import { settingsRoutes } from './routes/settings.ts';
+import { groupRoutes } from './routes/groups.ts';
+import { policyRoutes } from './routes/policy.ts';
+import { serviceRoutes } from './routes/services.ts';
+import { streamRoutes } from './routes/streams.ts';
 import type { ClusterApi } from './service.ts';
 
 /** Retry-After (seconds) on 503 answers that mean "not now". */
@@ -54,6 +58,10 @@ export function buildServer(components: HttpServerComponents, init: HttpServerIn
   void app.register(joinTokenRoutes, { api });
   void app.register(nodeRoutes, { api });
   void app.register(settingsRoutes, { api });
+  void app.register(streamRoutes, { api });
+  void app.register(serviceRoutes, { api });
+  void app.register(groupRoutes, { api });
+  void app.register(policyRoutes, { api });
   return app;
 }
 

@@ -2,6 +2,7 @@
 // (main.ts) implements with the Raft driver, the state machine, gossip and p2p, and tests
 // implement with a fake. Routes see nothing else.
 import type { ConfState, NodeId, Role } from '../../consensus/index.ts';
+import type { StreamFigures } from '../gossip/report.ts';
 import type { ApplyResult, ClusterState, Command, JoinTokenRecord } from '../state/index.ts';
 
 /** The Raft facts the API shows; RaftDriver.status() returns a superset. */
@@ -44,6 +45,8 @@ export interface ClusterApi {
   /** The gossip view of member `id`, or null when no report from it has been seen (the API
    *  shows such a node as "down" with zero load). */
   membership(id: NodeId): MemberView | null;
+  /** What node `id` last reported about the streams it runs (gossip; [] when nothing heard). */
+  streamFigures(id: NodeId): readonly StreamFigures[];
   /** Wall-clock time, stamped on commands as `atMs`. */
   nowMs(): number;
   /** The join token string a new node is given: encodeJoinToken (node/auth) with this

@@ -70,9 +70,9 @@ test('GET /api/v1/cluster reads after a read-index and shows every member', asyn
     term: 7,
     leader: { id: 'p1', name: 'alpha' },
     nodes: [
-      { id: 'p1', name: 'alpha', role: 'voter', state: 'alive', enabled: true, groups: [], cpuPct: 12.5, memPct: 40, streams: 3, httpUrl: 'http://127.0.0.1:1/p1' },
-      { id: 'p2', name: 'beta', role: 'learner', state: 'down', enabled: true, groups: ['edge'], cpuPct: 0, memPct: 0, streams: 0, httpUrl: 'http://127.0.0.1:1/p2' },
-      { id: 'p3', name: 'gamma', role: 'learner', state: 'suspect', enabled: true, groups: [], cpuPct: 1, memPct: 2, streams: 0, httpUrl: 'http://127.0.0.1:1/p3' },
+      { id: 'p1', name: 'alpha', role: 'voter', state: 'alive', enabled: true, draining: false, weight: 1, groups: [], cpuPct: 12.5, memPct: 40, streams: 3, httpUrl: 'http://127.0.0.1:1/p1' },
+      { id: 'p2', name: 'beta', role: 'learner', state: 'down', enabled: true, draining: false, weight: 1, groups: ['edge'], cpuPct: 0, memPct: 0, streams: 0, httpUrl: 'http://127.0.0.1:1/p2' },
+      { id: 'p3', name: 'gamma', role: 'learner', state: 'suspect', enabled: true, draining: false, weight: 1, groups: [], cpuPct: 1, memPct: 2, streams: 0, httpUrl: 'http://127.0.0.1:1/p3' },
     ],
   });
 });
@@ -166,7 +166,7 @@ test('PATCH /api/v1/nodes/:id enables and disables a node; unknown ids are 404',
   const patch = (id: string, payload: unknown) => app.inject({ method: 'PATCH', url: `/api/v1/nodes/${id}`, headers: auth, payload: payload as object });
   const res = await patch('p2', { enabled: false });
   assert.equal(res.statusCode, 200);
-  assert.deepEqual(res.json(), { id: 'p2', name: 'beta', enabled: false });
+  assert.deepEqual(res.json(), { id: 'p2', name: 'beta', enabled: false, draining: false, weight: 1, groups: ['edge'] });
   assert.equal(api.current.nodes['p2']?.enabled, false);
   assert.equal((await patch('p2', { enabled: false })).statusCode, 200, 'setting the same value is fine');
   const missing = await patch('p9', { enabled: true });

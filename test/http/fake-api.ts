@@ -1,4 +1,5 @@
 // A ClusterApi for HTTP tests: the real apply() on an in-memory state, a settable Raft view.
+import type { StreamFigures } from '../../node/gossip/report.ts';
 import { NotLeaderError } from '../../consensus/index.ts';
 import type { Role } from '../../consensus/index.ts';
 import { encodeJoinToken, newApiToken } from '../../node/auth/index.ts';
@@ -66,6 +67,11 @@ export class FakeApi implements ClusterApi {
 
   membership(id: string): MemberView | null {
     return this.members.get(id) ?? null;
+  }
+
+  figures = new Map<string, StreamFigures[]>();
+  streamFigures(id: string): readonly StreamFigures[] {
+    return this.figures.get(id) ?? [];
   }
 
   nowMs(): number {

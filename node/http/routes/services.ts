@@ -1,0 +1,72 @@
+// /api/v1/services: named sets of streams sharing a placement policy and HLS settings (a
+// bouquet). A service cannot be deleted while streams use it.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+
+import { defaultHls, serviceProblem } from '../../state/index.ts';
+import type { HlsSettings, PolicyOverride, ServiceRecord } from '../../state/index.ts';
+import { requireApiToken } from '../auth.ts';
+import { ApiError, CommandRefusedError } from '../errors.ts';
+import { errorResponses } from '../schemas.ts';
+import type { ClusterApi } from '../service.ts';
+import { HlsPatchBody, policyOverrideBody } from './policy.ts';
+
+const Slug = Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' });
+const Params = Type.Object({ id: Slug });
+const fields = { name: Type.String({ minLength: 1, maxLength: 256 }), policy: policyOverrideBody({ default: {} }), hls: Type.Partial(HlsPatchBody, { additionalProperties: false, default: {} }) };
+const CreateBody = Type.Object({ id: Slug, ...fields }, { additionalProperties: false });
+const PatchBody = Type.Partial(Type.Object(fields), { additionalProperties: false, minProperties: 1 });
+const ServiceView = Type.Object({ id: Type.String(), name: Type.String(), policy: Type.Unknown(), hls: Type.Unknown(), streams: Type.Array(Type.String()) });
+
+export const serviceRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = async (app, { api }) => {
+  const auth = requireApiToken(api);
+  const view = (s: ServiceRecord) => ({
+    id: s.id, name: s.name, policy: s.policy, hls: s.hls,
+    streams: Object.values(api.state().streams).filter((st) => st.serviceId === s.id).map((st) => st.id).sort(),
+  });
+  const found = (id: string): ServiceRecord => {
+    const s = Object.hasOwn(api.state().services, id) ? api.state().services[id] : undefined;
+    if (s === undefined) throw new ApiError(404, `no service ${id}: GET /api/v1/services lists them`);
+    return s;
+  };
+  const checked = (s: ServiceRecord): ServiceRecord => {
+    const problem = serviceProblem(s);
+    if (problem !== null) throw new ApiError(400, problem);
+    return s;
+  };
+  const propose = async (command: Parameters<ClusterApi['propose']>[0]) => {
+    const result = await api.propose(command);
+    if (!result.ok) throw new CommandRefusedError(result.reason);
+  };
+
+  app.get('/api/v1/services', { onRequest: auth, schema: { response: { 200: Type.Array(ServiceView), ...errorResponses } } }, async () => {
+    await api.read();
+    return Object.values(api.state().services).sort((a, b) => a.id.localeCompare(b.id)).map(view);
+  });
+  app.get('/api/v1/services/:id', { onRequest: auth, schema: { params: Params, response: { 200: ServiceView, ...errorResponses } } }, async (request) => {
+    await api.read();
+    return view(found(request.params.id));
+  });
+  app.post('/api/v1/services', { onRequest: auth, schema: { body: CreateBody, response: { 201: ServiceView, ...errorResponses } } }, async (request, reply) => {
+    const atMs = api.nowMs();
+    const b = request.body;
+    const service = checked({ id: b.id, name: b.name, policy: b.policy as PolicyOverride, hls: { ...defaultHls, ...(b.hls as Partial<HlsSettings>) }, createdAtMs: atMs });
+    await propose({ type: 'CreateService', atMs, service });
+    return reply.code(201).send(view(found(service.id)));
+  });
+  app.patch('/api/v1/services/:id', { onRequest: auth, schema: { params: Params, body: PatchBody, response: { 200: ServiceView, ...errorResponses } } }, async (request) => {
+    const old = found(request.params.id);
+    const b = request.body;
+    const service = checked({
+      ...old, ...(b.name === undefined ? {} : { name: b.name }), ...(b.policy === undefined ? {} : { policy: b.policy as PolicyOverride }),
+      hls: { ...old.hls, ...(b.hls as Partial<HlsSettings> | undefined) },
+    });
+    await propose({ type: 'UpdateService', atMs: api.nowMs(), service });
+    return view(found(service.id));
+  });
+  app.delete('/api/v1/services/:id', { onRequest: auth, schema: { params: Params, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
+    found(request.params.id);
+    await propose({ type: 'DeleteService', atMs: api.nowMs(), id: request.params.id });
+    return reply.code(204).send(null);
+  });
+};

@@ -1,0 +1,110 @@
+// The channel API through app.inject() against a fake ClusterApi: streams, services, groups,
+// policy and node actions; defaults, validation (400 with the path or the reason), 404 and 409.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { buildServer } from '../../node/http/index.ts';
+import type { HttpServer } from '../../node/http/index.ts';
+import { apply } from '../../node/state/index.ts';
+import { adminApiToken, FakeApi, nowMs } from './fake-api.ts';
+
+// Answers are checked field by field; a loose type keeps the assertions readable.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+const auth = { authorization: `Bearer ${adminApiToken.token}` };
+const servers: HttpServer[] = [];
+after(() => Promise.all(servers.map((app) => app.close())));
+
+function serve(): { api: FakeApi; call: (method: string, url: string, payload?: unknown) => Promise<{ statusCode: number; json: () => Json }> } {
+  const api = new FakeApi('p1', 'alpha');
+  const app = buildServer({ api });
+  servers.push(app);
+  return { api, call: (method, url, payload) => app.inject({ method: method as 'GET', url, headers: auth, ...(payload === undefined ? {} : { payload: payload as object }) }) };
+}
+
+test('POST /api/v1/streams with the minimal body: everything else takes its default', async () => {
+  const { call } = serve();
+  const res = await call('POST', '/api/v1/streams', { id: 'news', name: 'News', sources: [{ url: 'http://127.0.0.1:9/news.ts' }], profile: 'copy' });
+  assert.equal(res.statusCode, 201);
+  const body = res.json();
+  assert.equal(body.id, 'news');
+  assert.equal(body.status, 'unplaced');
+  assert.equal(body.nodeId, null);
+  assert.equal(body.epoch, null);
+  assert.equal(body.restarts, 0);
+  assert.equal(body.url, '/live/news/index.m3u8');
+  assert.deepEqual(body.config, {
+    id: 'news', name: 'News', sources: [{ url: 'http://127.0.0.1:9/news.ts', priority: 0, userAgent: null, referrer: null }], profile: 'copy',
+    serviceId: null, pinGroup: null, pinNode: null, priority: 0, enabled: true, policy: {}, createdAtMs: nowMs,
+  });
+  assert.equal((await call('POST', '/api/v1/streams', { id: 'news', name: 'Again', sources: [{ url: 'udp://239.1.1.1:1234' }] })).statusCode, 409);
+  const list = await call('GET', '/api/v1/streams');
+  assert.deepEqual(list.json().map((s: { id: string }) => s.id), ['news']);
+});
+
+test('bad stream bodies: 400 naming the field, or saying what is allowed', async () => {
+  const { call } = serve();
+  const pipe = await call('POST', '/api/v1/streams', { id: 'x', name: 'X', sources: [{ url: 'pipe:cat' }] });
+  assert.equal(pipe.statusCode, 400);
+  assert.match(pipe.json().message, /scheme "pipe:" is not allowed: use one of http, https, udp, rtp, rtmp, rtmps, srt/);
+  const file = await call('POST', '/api/v1/streams', { id: 'x', name: 'X', sources: [{ url: 'file:///etc/passwd' }] });
+  assert.match(file.json().message, /"file:" is not allowed/);
+  const id = await call('POST', '/api/v1/streams', { id: '../etc', name: 'X', sources: [{ url: 'http://h/x' }] });
+  assert.equal(id.statusCode, 400);
+  assert.equal(id.json().path, '/body/id');
+  const extra = await call('POST', '/api/v1/streams', { id: 'x', name: 'X', sources: [{ url: 'http://h/x' }], colour: 'red' });
+  assert.equal(extra.statusCode, 400);
+  assert.match(extra.json().message, /unknown field "colour"/);
+  const none = await call('POST', '/api/v1/streams', { id: 'x', name: 'X', sources: [] });
+  assert.equal(none.json().path, '/body/sources');
+  const policy = await call('POST', '/api/v1/streams', { id: 'x', name: 'X', sources: [{ url: 'http://h/x' }], policy: { cpuCeilPct: 150 } });
+  assert.equal(policy.json().path, '/body/policy/cpuCeilPct');
+});
+
+test('PATCH, PUT and DELETE a stream; 404 for unknown ones; GET shows the worker and its figures', async () => {
+  const { api, call } = serve();
+  await call('POST', '/api/v1/streams', { id: 'news', name: 'News', sources: [{ url: 'http://h/a.ts' }] });
+  const patched = await call('PATCH', '/api/v1/streams/news', { profile: { height: 480, videoKbps: 1200 } });
+  assert.equal(patched.statusCode, 200);
+  assert.deepEqual(patched.json().config.profile, { height: 480, videoKbps: 1200, audioKbps: 128 });
+  api.current = apply(api.current, { type: 'AssignStream', atMs: nowMs, streamId: 'news', nodeId: 'p2', base: 0 }).state;
+  api.figures.set('p2', [{ id: 'news', status: 'running', source: '0', inKbps: 2500, restarts: 2 }]);
+  const shown = (await call('GET', '/api/v1/streams/news')).json();
+  assert.deepEqual({ status: shown.status, nodeId: shown.nodeId, epoch: shown.epoch, source: shown.source, bitrateKbps: shown.bitrateKbps, restarts: shown.restarts },
+    { status: 'running', nodeId: 'p2', epoch: 1, source: 'http://h/a.ts', bitrateKbps: 2500, restarts: 2 });
+  const replaced = await call('PUT', '/api/v1/streams/news', { name: 'N', sources: [{ url: 'srt://h:9000' }] });
+  assert.equal(replaced.json().config.profile, 'copy');
+  assert.equal((await call('DELETE', '/api/v1/streams/news')).statusCode, 204);
+  assert.equal((await call('GET', '/api/v1/streams/news')).statusCode, 404);
+  assert.equal((await call('PATCH', '/api/v1/streams/nope', { name: 'x' })).statusCode, 404);
+});
+
+test('services, groups and the global policy', async () => {
+  const { call } = serve();
+  const svc = await call('POST', '/api/v1/services', { id: 'sports', name: 'Sports', policy: { hotStandby: true }, hls: { segmentS: 4, windowSegments: 5 } });
+  assert.equal(svc.statusCode, 201);
+  assert.deepEqual(svc.json().hls, { segmentS: 4, windowSegments: 5, mode: 'proxy', signingSecret: null });
+  await call('POST', '/api/v1/streams', { id: 'match', name: 'Match', sources: [{ url: 'http://h/m.ts' }], serviceId: 'sports' });
+  assert.deepEqual((await call('GET', '/api/v1/services/sports')).json().streams, ['match']);
+  assert.equal((await call('DELETE', '/api/v1/services/sports')).statusCode, 409);
+  assert.match((await call('POST', '/api/v1/streams', { id: 'y', name: 'Y', sources: [{ url: 'http://h/y' }], serviceId: 'nope' })).json().message, /unknown service nope/);
+  assert.equal((await call('POST', '/api/v1/groups', { name: 'edge', priority: 5 })).statusCode, 201);
+  assert.deepEqual((await call('GET', '/api/v1/groups')).json(), [{ name: 'edge', priority: 5, nodes: ['p2'] }]);
+  const policy = await call('PUT', '/api/v1/policy', { policy: { strategy: 'binpack', cpuCeilPct: 70 }, hls: { segmentS: 4 } });
+  assert.equal(policy.statusCode, 200);
+  assert.deepEqual(policy.json(), { policy: { strategy: 'binpack', cpuCeilPct: 70 }, hls: { segmentS: 4, windowSegments: 6, mode: 'proxy', signingSecret: null } });
+  const short = await call('PUT', '/api/v1/policy', { policy: {}, hls: { segmentS: 10, windowSegments: 2 } });
+  assert.equal(short.statusCode, 400);
+  assert.match(short.json().message, /3 target durations/);
+});
+
+test('node actions: drain, disable, enable (which also ends a drain), weight and groups', async () => {
+  const { call } = serve();
+  assert.deepEqual((await call('POST', '/api/v1/nodes/p2/drain')).json(), { id: 'p2', name: 'beta', enabled: true, draining: true, weight: 1, groups: ['edge'] });
+  assert.equal((await call('POST', '/api/v1/nodes/p2/disable')).json().enabled, false);
+  assert.deepEqual((await call('POST', '/api/v1/nodes/p2/enable')).json(), { id: 'p2', name: 'beta', enabled: true, draining: false, weight: 1, groups: ['edge'] });
+  const patched = await call('PATCH', '/api/v1/nodes/p2', { weight: 2, groups: ['edge', 'eu'] });
+  assert.deepEqual(patched.json(), { id: 'p2', name: 'beta', enabled: true, draining: false, weight: 2, groups: ['edge', 'eu'] });
+  assert.equal((await call('POST', '/api/v1/nodes/p2/reboot')).statusCode, 400);
+  assert.equal((await call('POST', '/api/v1/nodes/p9/drain')).statusCode, 404);
+});
