@@ -10,7 +10,7 @@ export type { MemberSnapshot, ObserveResult, Transition } from './membership.ts'
 export { defaultMembershipTiming, countedGapMs, stateForSilence, acceptsSeq } from './timing.ts';
 export type { MemberState, MembershipTiming } from './timing.ts';
 export { decodeReport, encodeReport, maxReportBytes, maxStreamItems, seqSeed, streamStatuses } from './report.ts';
-export type { DecodeResult, HostFigures, StreamFigures, StreamStatus, TelemetryReport } from './report.ts';
+export type { DecodeResult, GatewayFigures, HostFigures, StreamFigures, StreamStatus, TelemetryReport } from './report.ts';
 export { HostSampler } from './sampler.ts';
 export type { HostSamplerInit, Sampler } from './sampler.ts';
 export { everyFixedRate, realGossipClock } from './clock.ts';

@@ -30,6 +30,15 @@ export interface StreamFigures {
   readonly source?: string;
 }
 
+/** What this node's HLS gateway published of a stream's epoch (docs/streams.md): the leader
+ *  switches epochs at the highest number any gateway published, plus one. */
+export interface GatewayFigures {
+  readonly id: string;
+  readonly epoch: number;
+  /** The last public segment number published in that epoch; absent when none yet. */
+  readonly lastPublished?: number;
+}
+
 /** What the sampler measures on the host. Rates are per second over the last interval. */
 export interface HostFigures {
   /** All cores together, 0-100. */
@@ -58,6 +67,8 @@ export interface TelemetryReport extends HostFigures {
   /** The sender's wall clock when it built the report (informational: clocks differ). */
   readonly sentAtMs: number;
   readonly streams: { readonly count: number; readonly items: readonly StreamFigures[] };
+  /** Per stream, what this node's gateway published (absent from nodes of older versions). */
+  readonly gateway?: { readonly items: readonly GatewayFigures[] };
 }
 
 /**
@@ -123,8 +134,13 @@ function readReport(value: unknown): TelemetryReport {
   const items = streams['items'];
   if (!Array.isArray(items)) throw new InvalidReport('streams.items: expected an array');
   if (items.length > maxStreamItems) throw new InvalidReport(`streams.items: ${items.length} entries > ${maxStreamItems}`);
+  const gateway = o['gateway'] === undefined ? undefined : object(o['gateway'], 'gateway');
+  const gatewayItems = gateway?.['items'] ?? [];
+  if (!Array.isArray(gatewayItems)) throw new InvalidReport('gateway.items: expected an array');
+  if (gatewayItems.length > maxStreamItems) throw new InvalidReport(`gateway.items: ${gatewayItems.length} entries > ${maxStreamItems}`);
   return {
     v: 1,
+    ...(gateway === undefined ? {} : { gateway: { items: gatewayItems.map((item, i) => readGateway(item, `gateway.items[${i}]`)) } }),
     nodeId: id(o['nodeId'], 'nodeId'),
     seq: count(o['seq'], 'seq'),
     sentAtMs: count(o['sentAtMs'], 'sentAtMs'),
@@ -159,6 +175,13 @@ function readStream(value: unknown, path: string): StreamFigures {
   if (o['restarts'] !== undefined) out.restarts = count(o['restarts'], `${path}.restarts`);
   if (o['source'] !== undefined) out.source = id(o['source'], `${path}.source`);
   return out;
+}
+
+function readGateway(value: unknown, path: string): GatewayFigures {
+  const o = object(value, path);
+  const epoch = count(o['epoch'], `${path}.epoch`);
+  const streamId = id(o['id'], `${path}.id`);
+  return o['lastPublished'] === undefined ? { id: streamId, epoch } : { id: streamId, epoch, lastPublished: count(o['lastPublished'], `${path}.lastPublished`) };
 }
 
 function object(value: unknown, path: string): Obj {

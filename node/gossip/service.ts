@@ -6,7 +6,7 @@ import type { FixedRateTimer, GossipClock } from './clock.ts';
 import { MembershipView } from './membership.ts';
 import type { Transition } from './membership.ts';
 import { decodeReport, encodeReport, maxStreamItems, seqSeed } from './report.ts';
-import type { HostFigures, StreamFigures, TelemetryReport } from './report.ts';
+import type { GatewayFigures, HostFigures, StreamFigures, TelemetryReport } from './report.ts';
 import type { PubSubMessage, TelemetryPubSub } from './pubsub.ts';
 import type { Sampler } from './sampler.ts';
 import type { MembershipTiming } from './timing.ts';
@@ -27,6 +27,8 @@ export interface TelemetryGossipComponents {
   readonly isMember: (peerId: string) => boolean;
   /** This node's per-stream figures, called once per report (default: none). Must not throw. */
   readonly streams?: () => readonly StreamFigures[];
+  /** What this node's HLS gateway published per stream, called once per report (default: none). */
+  readonly gateway?: () => readonly GatewayFigures[];
   /** Default `console`. */
   readonly logger?: GossipLogger;
 }
@@ -151,6 +153,12 @@ export class TelemetryGossip {
     await this.#reporting;
   }
 
+  /** Send a report now, between the regular ones (e.g. the gateway just sealed an epoch and the
+   *  leader waits for its figure). Skipped while one is in flight. */
+  reportNow(): void {
+    this.#startReport();
+  }
+
   #startReport(): void {
     // One report at a time: a slot that comes while the previous report is still publishing
     // is skipped (the next one carries fresher figures anyway).
@@ -162,9 +170,11 @@ export class TelemetryGossip {
     const figures = await this.#figures();
     if (!this.#running) return;
     const items = this.#components.streams?.() ?? [];
+    const gateway = this.#components.gateway?.() ?? [];
     const report: TelemetryReport = {
       v: 1, nodeId: this.nodeId, seq: this.#nextSeq++, sentAtMs: this.#clock.wallMs(), ...figures,
       streams: { count: items.length, items: items.slice(0, maxStreamItems) },
+      ...(gateway.length === 0 ? {} : { gateway: { items: gateway.slice(0, maxStreamItems) } }),
     };
     let bytes: Uint8Array;
     try {
