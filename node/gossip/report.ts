@@ -37,6 +37,8 @@ export interface GatewayFigures {
   readonly epoch: number;
   /** The last public segment number published in that epoch; absent when none yet. */
   readonly lastPublished?: number;
+  /** The gateway applied the epoch's seal: `lastPublished` is final. */
+  readonly sealed?: boolean;
 }
 
 /** What the sampler measures on the host. Rates are per second over the last interval. */
@@ -181,7 +183,13 @@ function readGateway(value: unknown, path: string): GatewayFigures {
   const o = object(value, path);
   const epoch = count(o['epoch'], `${path}.epoch`);
   const streamId = id(o['id'], `${path}.id`);
-  return o['lastPublished'] === undefined ? { id: streamId, epoch } : { id: streamId, epoch, lastPublished: count(o['lastPublished'], `${path}.lastPublished`) };
+  const sealed = o['sealed'];
+  if (sealed !== undefined && typeof sealed !== 'boolean') throw new InvalidReport(`${path}.sealed: expected true or false`);
+  return {
+    id: streamId, epoch,
+    ...(o['lastPublished'] === undefined ? {} : { lastPublished: count(o['lastPublished'], `${path}.lastPublished`) }),
+    ...(sealed === undefined ? {} : { sealed }),
+  };
 }
 
 function object(value: unknown, path: string): Obj {

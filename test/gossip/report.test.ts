@@ -19,7 +19,7 @@ describe('telemetry report', () => {
   });
 
   it('carries what the gateway published per stream and epoch, and refuses a bad entry', () => {
-    const report = makeReport('a', 1, { gateway: { items: [{ id: 'news', epoch: 3, lastPublished: 41 }, { id: 'sport', epoch: 1 }] } });
+    const report = makeReport('a', 1, { gateway: { items: [{ id: 'news', epoch: 3, lastPublished: 41, sealed: true }, { id: 'sport', epoch: 1 }] } });
     assert.deepEqual(decodeReport(encodeReport(report)), { ok: true, report });
     const bad = decodeReport(bytesOf({ ...makeReport('a', 1), gateway: { items: [{ id: 'news', epoch: -1 }] } }));
     assert.deepEqual(bad, { ok: false, reason: 'gateway.items[0].epoch: expected a finite number >= 0, got -1' });

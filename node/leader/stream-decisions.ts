@@ -1,0 +1,119 @@
+// What the leader does next for each stream (docs/streams.md): give an unplaced stream a
+// worker, move a stream off a worker that died, was disabled or is draining (make-before-break:
+// the second worker runs before the switch), keep a hot standby, and switch epochs only once the
+// old one is sealed and every gateway has said what it published. Pure: the loop
+// (streams-loop.ts) feeds it the applied state, gossip and a placement choice, and proposes the
+// commands it returns, one round at a time.
+import type { GatewayFigures, StreamFigures } from '../gossip/report.ts';
+import type { Assignment, ClusterState, Command, NodeId, Policy, StreamRecord } from '../state/index.ts';
+import { defaultNodeAdmin } from '../state/index.ts';
+
+export interface StreamsView {
+  readonly state: ClusterState;
+  readonly nowMs: number;
+  /** The gossip view of a member. */
+  health(id: NodeId): 'alive' | 'suspect' | 'down';
+  /** What worker `id` reports about `streamId` (undefined when nothing). */
+  workerFigures(id: NodeId, streamId: string): StreamFigures | undefined;
+  /** What the gateway of each alive member reports about `streamId`. */
+  gatewayFigures(streamId: string): readonly { readonly nodeId: NodeId; readonly figures: GatewayFigures | undefined }[];
+  /** When this leader saw the seal of the stream's current epoch applied (null: not yet seen). */
+  sealSeenAtMs(streamId: string): number | null;
+  /** The stream's resolved policy. */
+  policy(stream: StreamRecord): Policy;
+  /** The node placement picks for `stream`, never one in `exclude`; null when none fits. */
+  choose(stream: StreamRecord, exclude: ReadonlySet<NodeId>): NodeId | null;
+}
+
+export interface DecisionInit {
+  /** How long after a seal the leader waits for gateways that have not reported it: longer than
+   *  a gateway's own fencing, so a silent one publishes nothing more by then. */
+  readonly sealWaitMs: number;
+  /** Bound on commands per round (a cluster starting with thousands of streams takes several). */
+  readonly commandsPerRoundMax: number;
+}
+
+export const defaultDecisionInit: DecisionInit = { sealWaitMs: 3_000, commandsPerRoundMax: 64 };
+
+/** The commands of one round, in stream priority order (then id). At most one per stream: the
+ *  next round sees its effect. */
+export function decideStreams(view: StreamsView, init: DecisionInit = defaultDecisionInit): Command[] {
+  const { state } = view;
+  const commands: Command[] = [];
+  const streams = Object.values(state.streams).sort((a, b) => b.priority - a.priority || a.id.localeCompare(b.id));
+  for (const stream of streams) {
+    if (commands.length >= init.commandsPerRoundMax) break;
+    const command = decideOne(view, stream, init);
+    if (command !== null) commands.push(command);
+  }
+  return commands;
+}
+
+function decideOne(view: StreamsView, stream: StreamRecord, init: DecisionInit): Command | null {
+  const { state, nowMs: atMs } = view;
+  const streamId = stream.id;
+  const a = Object.hasOwn(state.assignments, streamId) ? state.assignments[streamId] : undefined;
+  if (!stream.enabled) return a === undefined ? null : { type: 'UnassignStream', atMs, streamId };
+  if (a === undefined) {
+    const nodeId = view.choose(stream, new Set());
+    return nodeId === null ? null : { type: 'AssignStream', atMs, streamId, nodeId, base: 0 };
+  }
+  const activeUsable = usable(view, stream, a.nodeId);
+  const nextUsable = a.next !== null && usable(view, stream, a.next.nodeId) && !draining(state, a.next.nodeId);
+  if (a.next !== null && !nextUsable) return { type: 'SetNextWorker', atMs, streamId, nodeId: null };
+  const moving = a.sealed || !activeUsable || draining(state, a.nodeId);
+  if (moving) {
+    // A lost worker's epoch is sealed at once (nothing more may be published of it); a planned
+    // move seals only once the new worker is ready, so the old one keeps publishing meanwhile.
+    if (!activeUsable && !a.sealed) return { type: 'SealStream', atMs, streamId, epoch: a.epoch };
+    if (a.next === null) {
+      const nodeId = view.choose(stream, new Set([a.nodeId]));
+      return nodeId === null ? null : { type: 'SetNextWorker', atMs, streamId, nodeId };
+    }
+    if (!ready(view, a.next.nodeId, streamId)) return null;
+    if (!a.sealed) return { type: 'SealStream', atMs, streamId, epoch: a.epoch };
+    const base = switchBase(view, a, init);
+    return base === null ? null : { type: 'SwitchStream', atMs, streamId, epoch: a.next.epoch, base };
+  }
+  const policy = view.policy(stream);
+  if (policy.hotStandby && a.next === null) {
+    const nodeId = view.choose(stream, new Set([a.nodeId]));
+    return nodeId === null ? null : { type: 'SetNextWorker', atMs, streamId, nodeId };
+  }
+  if (!policy.hotStandby && a.next !== null) return { type: 'SetNextWorker', atMs, streamId, nodeId: null };
+  return null;
+}
+
+/** A node that may run `stream` now: a member, alive, enabled, and allowed by the pin. */
+function usable(view: StreamsView, stream: StreamRecord, id: NodeId): boolean {
+  const node = Object.hasOwn(view.state.nodes, id) ? view.state.nodes[id] : undefined;
+  if (node === undefined || !node.enabled || view.health(id) !== 'alive') return false;
+  if (stream.pinNode !== null && stream.pinNode !== id) return false;
+  return stream.pinGroup === null || node.groups.includes(stream.pinGroup);
+}
+
+function draining(state: ClusterState, id: NodeId): boolean {
+  return (Object.hasOwn(state.nodeAdmin, id) ? state.nodeAdmin[id]! : defaultNodeAdmin).draining;
+}
+
+/** The second worker runs the stream and has written at least one complete segment. */
+function ready(view: StreamsView, id: NodeId, streamId: string): boolean {
+  const figures = view.workerFigures(id, streamId);
+  return figures?.status === 'running' && figures.lastSegment !== undefined;
+}
+
+/** The new epoch's base: one past the highest number any gateway published of the sealed epoch,
+ *  once every alive gateway has reported the seal (or the wait is over); null: wait. */
+function switchBase(view: StreamsView, a: Assignment, init: DecisionInit): number | null {
+  const reports = view.gatewayFigures(a.streamId);
+  const seenAtMs = view.sealSeenAtMs(a.streamId);
+  const allSealed = reports.every((r) => r.figures?.epoch === a.epoch && r.figures.sealed === true);
+  const waitedOut = seenAtMs !== null && view.nowMs - seenAtMs >= init.sealWaitMs;
+  if (!allSealed && !waitedOut) return null;
+  let base = a.base;
+  for (const r of reports) {
+    const f = r.figures;
+    if (f?.epoch === a.epoch && f.lastPublished !== undefined) base = Math.max(base, f.lastPublished + 1);
+  }
+  return base;
+}

@@ -1,0 +1,135 @@
+// The leader's per-stream decisions, step by step through a failover, a drain, a hot standby,
+// and the wait for gateways before a switch.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import type { GatewayFigures, StreamFigures } from '../../node/gossip/report.ts';
+import { decideStreams } from '../../node/leader/stream-decisions.ts';
+import type { StreamsView } from '../../node/leader/stream-decisions.ts';
+import { apply, emptyState } from '../../node/state/index.ts';
+import type { ClusterState, Command, NodeRecord, Policy, StreamRecord } from '../../node/state/index.ts';
+
+const policy: Policy = { strategy: 'spread', groups: [], cpuCeilPct: 85, memCeilPct: 90, maxStreamsPerNode: 0, stickiness: 0.1, rebalanceMovesPerMin: 6, hotStandby: false };
+const node = (id: string): NodeRecord => ({ id, name: id, groups: [], addrs: [], httpUrl: `http://${id}`, enabled: true, joinedAtMs: 0 });
+const stream = (id: string, over: Partial<StreamRecord> = {}): StreamRecord => ({
+  id, name: id, sources: [{ url: 'http://h/x.ts', priority: 0, userAgent: null, referrer: null }], profile: 'copy',
+  serviceId: null, pinGroup: null, pinNode: null, priority: 0, enabled: true, policy: {}, createdAtMs: 0, ...over,
+});
+
+class World {
+  state: ClusterState;
+  nowMs = 1000;
+  down = new Set<string>();
+  workers = new Map<string, StreamFigures>(); // `${node}/${stream}`
+  gateways = new Map<string, GatewayFigures>(); // node -> figures for stream 's'
+  sealSeen: number | null = null;
+  standby = false;
+  constructor() {
+    const init = apply(emptyState(), {
+      type: 'InitCluster', atMs: 0, clusterId: 'c', node: node('a'),
+      admin: { name: 'admin', passwordHash: 'x', role: 'admin' }, adminToken: { id: 't', secretHash: '0'.repeat(64), user: 'admin', role: 'admin', createdAtMs: 0 },
+    });
+    this.state = { ...init.state, nodes: { a: node('a'), b: node('b'), c: node('c') } };
+    this.run({ type: 'CreateStream', atMs: 0, stream: stream('s') });
+  }
+  run(c: Command): void {
+    const r = apply(this.state, c);
+    assert.deepEqual(r.result, { ok: true }, c.type);
+    this.state = r.state;
+  }
+  view(): StreamsView {
+    return {
+      state: this.state, nowMs: this.nowMs,
+      health: (id) => (this.down.has(id) ? 'down' : 'alive'),
+      workerFigures: (id, s) => this.workers.get(`${id}/${s}`),
+      gatewayFigures: () => Object.keys(this.state.nodes).filter((id) => !this.down.has(id)).map((id) => ({ nodeId: id, figures: this.gateways.get(id) })),
+      sealSeenAtMs: () => this.sealSeen,
+      policy: () => ({ ...policy, hotStandby: this.standby }),
+      // Placement stand-in: the first alive, enabled, not excluded node by id.
+      choose: (_s, exclude) => Object.keys(this.state.nodes).sort().find((id) => !exclude.has(id) && !this.down.has(id) && this.state.nodes[id]!.enabled && !(this.state.nodeAdmin[id]?.draining ?? false)) ?? null,
+    };
+  }
+  /** One round; applies what it decided and returns the command types. */
+  step(): string[] {
+    const commands = decideStreams(this.view());
+    for (const c of commands) this.run(c);
+    return commands.map((c) => c.type);
+  }
+}
+
+test('an unplaced stream gets a worker; a healthy one is left alone', () => {
+  const w = new World();
+  assert.deepEqual(w.step(), ['AssignStream']);
+  assert.deepEqual({ node: w.state.assignments['s']?.nodeId, epoch: w.state.assignments['s']?.epoch, base: w.state.assignments['s']?.base }, { node: 'a', epoch: 1, base: 0 });
+  assert.deepEqual(w.step(), []);
+});
+
+test('failover: seal at once, start a new worker, switch when it has a segment and every gateway reported', () => {
+  const w = new World();
+  w.step();
+  w.down.add('a');
+  assert.deepEqual(w.step(), ['SealStream']);
+  assert.deepEqual(w.step(), ['SetNextWorker']);
+  assert.equal(w.state.assignments['s']?.next?.nodeId, 'b');
+  assert.deepEqual(w.step(), [], 'waits for the new worker\'s first segment');
+  w.workers.set('b/s', { id: 's', status: 'running', lastSegment: 0 });
+  w.sealSeen = w.nowMs;
+  w.gateways.set('b', { id: 's', epoch: 1, lastPublished: 41, sealed: true });
+  assert.deepEqual(w.step(), [], 'gateway c has not reported the seal yet');
+  w.gateways.set('c', { id: 's', epoch: 1, lastPublished: 40, sealed: true });
+  assert.deepEqual(w.step(), ['SwitchStream']);
+  assert.deepEqual({ node: w.state.assignments['s']?.nodeId, epoch: w.state.assignments['s']?.epoch, base: w.state.assignments['s']?.base }, { node: 'b', epoch: 2, base: 42 });
+});
+
+test('a gateway that never reports delays the switch only for sealWaitMs', () => {
+  const w = new World();
+  w.step();
+  w.down.add('a');
+  w.step(); w.step();
+  w.workers.set('b/s', { id: 's', status: 'running', lastSegment: 3 });
+  w.gateways.set('b', { id: 's', epoch: 1, lastPublished: 9, sealed: true });
+  w.sealSeen = w.nowMs;
+  assert.deepEqual(w.step(), []);
+  w.nowMs += 3000;
+  assert.deepEqual(w.step(), ['SwitchStream']);
+  assert.equal(w.state.assignments['s']?.base, 10);
+});
+
+test('drain: make-before-break (start the new worker, seal only once it is ready, then switch)', () => {
+  const w = new World();
+  w.step();
+  w.run({ type: 'SetNodeAdmin', atMs: 0, id: 'a', draining: true });
+  assert.deepEqual(w.step(), ['SetNextWorker']);
+  assert.deepEqual(w.step(), [], 'the old worker keeps publishing until the new one is ready');
+  assert.equal(w.state.assignments['s']?.sealed, false);
+  w.workers.set('b/s', { id: 's', status: 'running', lastSegment: 0 });
+  assert.deepEqual(w.step(), ['SealStream']);
+  for (const id of ['a', 'b', 'c']) w.gateways.set(id, { id: 's', epoch: 1, lastPublished: 5, sealed: true });
+  assert.deepEqual(w.step(), ['SwitchStream']);
+  assert.equal(w.state.assignments['s']?.nodeId, 'b');
+  assert.deepEqual(w.step(), []);
+});
+
+test('hot standby: kept on another node, replaced when its node dies, dropped when the policy says so', () => {
+  const w = new World();
+  w.standby = true;
+  w.step();
+  assert.deepEqual(w.step(), ['SetNextWorker']);
+  assert.equal(w.state.assignments['s']?.next?.nodeId, 'b');
+  w.down.add('b');
+  assert.deepEqual(w.step(), ['SetNextWorker']);
+  assert.equal(w.state.assignments['s']?.next, null);
+  assert.deepEqual(w.step(), ['SetNextWorker']);
+  assert.equal(w.state.assignments['s']?.next?.nodeId, 'c');
+  w.standby = false;
+  assert.deepEqual(w.step(), ['SetNextWorker']);
+  assert.equal(w.state.assignments['s']?.next, null);
+});
+
+test('a disabled stream loses its worker', () => {
+  const w = new World();
+  w.step();
+  w.run({ type: 'UpdateStream', atMs: 0, stream: stream('s', { enabled: false }) });
+  assert.deepEqual(w.step(), ['UnassignStream']);
+  assert.deepEqual(w.state.assignments, {});
+});
