@@ -11,6 +11,10 @@ const suites: Record<string, { readonly about: string; readonly load: () => Prom
     about: 'ottmesh node processes: kill -9 the leader, time until a write succeeds through a survivor (and etcd, if installed)',
     load: async () => (await import('./bench/failover.ts')).run,
   },
+  placement: {
+    about: 'pure placement: 10,000 streams onto 1,000 nodes, placements/s, and re-placement after a node fails (ms)',
+    load: async () => (await import('./bench/placement.ts')).run,
+  },
   writes: {
     about: '3 ottmesh node processes, 64 clients writing through the API for 10 s: writes/s, p50, p99 (and etcd, if installed)',
     load: async () => (await import('./bench/writes.ts')).run,
