@@ -17,8 +17,10 @@ import type { ApplyResult, ClusterState, Command, NodeRecord } from './state/ind
 import type { PrivateKey } from '@libp2p/interface';
 import { defaultTelemetryTopic, HostSampler, TelemetryGossip } from './gossip/index.ts';
 import type { StreamFigures } from './gossip/report.ts';
+import type { MemberFigures } from './leader/placement-view.ts';
 import { memberIds } from './state/index.ts';
 import { AutopilotLoop } from './leader/autopilot-loop.ts';
+import { Channels } from './channels.ts';
 import type { Membership } from './leader/autopilot-loop.ts';
 
 /** Raft timing: 50 ms ticks, elections after 0.6-1.2 s of silence, heartbeats every tick.
@@ -44,10 +46,11 @@ export interface RuntimeInit {
 export interface MembershipSource extends Membership {
   member(id: NodeId): { state: 'alive' | 'suspect' | 'down'; cpuPct: number; memPct: number; streams: number } | null;
   streamFigures(id: NodeId): readonly StreamFigures[];
+  memberFigures(id: NodeId): MemberFigures;
 }
 
 /** Adapts the gossip service's view, remembering since when each member has been down. */
-function membershipOf(gossip: TelemetryGossip): { source: MembershipSource; stop: () => void } {
+function membershipOf(gossip: TelemetryGossip, selfId: NodeId): { source: MembershipSource; stop: () => void } {
   const downSince = new Map<NodeId, number>();
   const stop = gossip.onTransition((t) => {
     if (t.to === 'down') downSince.set(t.id, Date.now() - Math.max(0, t.silenceMs - gossip.membership.timing.downAfterMs));
@@ -64,6 +67,11 @@ function membershipOf(gossip: TelemetryGossip): { source: MembershipSource; stop
       return { state, cpuPct: report?.cpuPct ?? 0, memPct: report?.memPct ?? 0, streams: report?.streams.count ?? 0 };
     },
     streamFigures: (id) => gossip.membership.lastReport(id)?.streams.items ?? [],
+    memberFigures: (id) => {
+      const report = gossip.membership.lastReport(id);
+      const health = id === selfId ? 'alive' : gossip.membership.state(id) ?? 'alive';
+      return { health, host: report ?? null, streams: report?.streams.items ?? [] };
+    },
   };
   return { source, stop };
 }
@@ -92,7 +100,7 @@ export class NodeRuntime {
     this.host = parts.host;
     this.driver = parts.driver;
     this.http = parts.http;
-    this.membership = { member: () => null, health: () => 'alive', downSinceMs: () => null, streamFigures: () => [] };
+    this.membership = { member: () => null, health: () => 'alive', downSinceMs: () => null, streamFigures: () => [], memberFigures: () => ({ health: 'alive', host: null, streams: [] }) };
   }
 
   static async start(init: RuntimeInit): Promise<NodeRuntime> {
@@ -146,8 +154,12 @@ export class NodeRuntime {
     const join = await handleJoin(this.host, (peerId, request) => this.#handleJoin(peerId, request));
     this.#stops.push(() => join.stop());
     const settings = this.machine.current().settings;
+    let channels: Channels | null = null;
     const gossip = new TelemetryGossip(
-      { pubsub: this.host.pubsub, sampler: new HostSampler({ dataDir: this.#dataDir }), isMember: (id) => isMember(this.machine.current(), id) },
+      {
+        pubsub: this.host.pubsub, sampler: new HostSampler({ dataDir: this.#dataDir }), isMember: (id) => isMember(this.machine.current(), id),
+        streams: () => channels?.streamFigures() ?? [],
+      },
       // Timing from the replicated settings as applied at start (a change takes effect as each
       // node restarts).
       { nodeId: this.peerId, timing: { suspectAfterMs: settings.suspectAfterS * 1000, downAfterMs: settings.downAfterS * 1000 } },
@@ -158,7 +170,7 @@ export class NodeRuntime {
     this.host.guardTopic(defaultTelemetryTopic);
     gossip.start();
     this.#stops.push(() => gossip.stop());
-    const view = membershipOf(gossip);
+    const view = membershipOf(gossip, this.peerId);
     this.membership = view.source;
     this.#stops.push(view.stop);
     const unsubscribe = this.machine.onChange(() => queueMicrotask(() => {
@@ -166,6 +178,20 @@ export class NodeRuntime {
       members();
     }));
     this.#stops.push(unsubscribe);
+    channels = new Channels({
+      selfId: this.peerId,
+      dataDir: this.#dataDir,
+      driver: this.driver,
+      state: () => this.machine.current(),
+      onStateChange: (listener) => this.machine.onChange(listener),
+      members: (id) => this.membership.memberFigures(id),
+      gatewayFigures: (id) => gossip.membership.lastReport(id)?.gateway?.items ?? [],
+      propose: (command) => this.propose(command),
+      log: this.#log,
+    });
+    await channels.start();
+    const started = channels;
+    this.#stops.push(() => started.stop());
     const autopilot = new AutopilotLoop({ driver: this.driver, state: () => this.machine.current(), membership: () => this.membership, log: this.#log }, {});
     autopilot.start();
     this.#stops.push(() => autopilot.stop());
@@ -244,6 +270,7 @@ function clusterApi(node: () => NodeRuntime): ClusterApi {
     propose: (command) => withDeadline(node().propose(command), apiWriteTimeoutMs, () => new WriteTimeoutError(apiWriteTimeoutMs)),
     membership: (id) => node().membership.member(id),
     streamFigures: (id) => node().membership.streamFigures(id),
+    memberFigures: (id) => node().membership.memberFigures(id),
     nowMs: () => Date.now(),
     newJoinTokenString: (record, secret) => {
       const state = node().machine.current();

@@ -45,6 +45,9 @@ export interface GatewayFigures {
 export interface HostFigures {
   /** All cores together, 0-100. */
   readonly cpuPct: number;
+  /** CPU cores the machine has (placement turns a stream's % of one core into % of the
+   *  machine); absent in reports of older versions. */
+  readonly cores?: number;
   readonly load1: number;
   readonly load5: number;
   readonly load15: number;
@@ -147,6 +150,7 @@ function readReport(value: unknown): TelemetryReport {
     seq: count(o['seq'], 'seq'),
     sentAtMs: count(o['sentAtMs'], 'sentAtMs'),
     cpuPct: pct(o['cpuPct'], 'cpuPct'),
+    ...(o['cores'] === undefined ? {} : { cores: count(o['cores'], 'cores') }),
     load1: nonNegative(o['load1'], 'load1'),
     load5: nonNegative(o['load5'], 'load5'),
     load15: nonNegative(o['load15'], 'load15'),

@@ -45,7 +45,8 @@ export class HostSampler implements Sampler {
   async sample(): Promise<HostFigures> {
     const [net, disk] = await Promise.all([this.#readNet(), statfs(this.#dataDir)]);
     const atMs = performance.now();
-    const cpu = sumCpuTimes(cpus());
+    const cores = cpus();
+    const cpu = sumCpuTimes(cores);
     const prev = this.#prev;
     this.#prev = { atMs, cpu, net };
     const elapsedMs = prev === null ? 0 : atMs - prev.atMs;
@@ -58,6 +59,7 @@ export class HostSampler implements Sampler {
     const memUsedBytes = Math.max(0, memTotalBytes - freemem());
     return {
       cpuPct: prev === null ? 0 : cpuPctBetween(prev.cpu, cpu),
+      cores: cores.length,
       load1, load5, load15,
       memUsedBytes,
       memTotalBytes,

@@ -17,6 +17,7 @@ import { groupRoutes } from './routes/groups.ts';
 import { policyRoutes } from './routes/policy.ts';
 import { serviceRoutes } from './routes/services.ts';
 import { streamRoutes } from './routes/streams.ts';
+import { placementRoutes } from './routes/placement.ts';
 import type { ClusterApi } from './service.ts';
 
 /** Retry-After (seconds) on 503 answers that mean "not now". */
@@ -62,6 +63,7 @@ export function buildServer(components: HttpServerComponents, init: HttpServerIn
   void app.register(serviceRoutes, { api });
   void app.register(groupRoutes, { api });
   void app.register(policyRoutes, { api });
+  void app.register(placementRoutes, { api });
   return app;
 }
 

@@ -3,6 +3,7 @@
 // implement with a fake. Routes see nothing else.
 import type { ConfState, NodeId, Role } from '../../consensus/index.ts';
 import type { StreamFigures } from '../gossip/report.ts';
+import type { MemberFigures } from '../leader/placement-view.ts';
 import type { ApplyResult, ClusterState, Command, JoinTokenRecord } from '../state/index.ts';
 
 /** The Raft facts the API shows; RaftDriver.status() returns a superset. */
@@ -47,6 +48,8 @@ export interface ClusterApi {
   membership(id: NodeId): MemberView | null;
   /** What node `id` last reported about the streams it runs (gossip; [] when nothing heard). */
   streamFigures(id: NodeId): readonly StreamFigures[];
+  /** Gossip about member `id` as placement needs it (health, host figures, streams). */
+  memberFigures(id: NodeId): MemberFigures;
   /** Wall-clock time, stamped on commands as `atMs`. */
   nowMs(): number;
   /** The join token string a new node is given: encodeJoinToken (node/auth) with this

@@ -1,5 +1,6 @@
 // A ClusterApi for HTTP tests: the real apply() on an in-memory state, a settable Raft view.
 import type { StreamFigures } from '../../node/gossip/report.ts';
+import type { MemberFigures } from '../../node/leader/placement-view.ts';
 import { NotLeaderError } from '../../consensus/index.ts';
 import type { Role } from '../../consensus/index.ts';
 import { encodeJoinToken, newApiToken } from '../../node/auth/index.ts';
@@ -72,6 +73,16 @@ export class FakeApi implements ClusterApi {
   figures = new Map<string, StreamFigures[]>();
   streamFigures(id: string): readonly StreamFigures[] {
     return this.figures.get(id) ?? [];
+  }
+
+  memberFigures(id: string): MemberFigures {
+    const m = this.members.get(id);
+    // A reported host: 2 cores, 8 GiB, the member's cpu and memory figures.
+    const host = m === undefined ? null : {
+      cpuPct: m.cpuPct, cores: 2, load1: 0, load5: 0, load15: 0, memUsedBytes: 0, memTotalBytes: 8 * 2 ** 30, memPct: m.memPct,
+      netRxBytesPerS: 0, netTxBytesPerS: 0, diskFreeBytes: 0, rssBytes: 0,
+    };
+    return { health: m?.state ?? 'alive', host, streams: this.figures.get(id) ?? [] };
   }
 
   nowMs(): number {

@@ -108,3 +108,24 @@ test('node actions: drain, disable, enable (which also ends a drain), weight and
   assert.equal((await call('POST', '/api/v1/nodes/p2/reboot')).statusCode, 400);
   assert.equal((await call('POST', '/api/v1/nodes/p9/drain')).statusCode, 404);
 });
+
+test('placement explain names every node with its verdict; a plan dry run lists what a drain would move', async () => {
+  const { api, call } = serve();
+  await call('POST', '/api/v1/streams', { id: 'news', name: 'News', sources: [{ url: 'http://h/a.ts' }] });
+  api.members.set('p1', { state: 'alive', cpuPct: 10, memPct: 10, streams: 0 });
+  api.members.set('p2', { state: 'down', cpuPct: 0, memPct: 0, streams: 0 });
+  const explained = await call('GET', '/api/v1/placement/explain?stream=news');
+  assert.equal(explained.statusCode, 200);
+  const verdicts = Object.fromEntries(explained.json().nodes.map((n: Json) => [n.nodeId, n]));
+  assert.equal(verdicts['p1'].feasible, true);
+  assert.equal(typeof verdicts['p1'].score, 'number');
+  assert.deepEqual([verdicts['p2'].feasible, verdicts['p2'].reason.code], [false, 'down']);
+  assert.equal((await call('GET', '/api/v1/placement/explain?stream=nope')).statusCode, 404);
+  api.current = apply(api.current, { type: 'AssignStream', atMs: nowMs, streamId: 'news', nodeId: 'p1', base: 0 }).state;
+  api.members.set('p2', { state: 'alive', cpuPct: 0, memPct: 0, streams: 0 });
+  const plan = await call('POST', '/api/v1/placement/plan', { nodes: { p1: { draining: true } } });
+  assert.equal(plan.statusCode, 200);
+  assert.deepEqual(plan.json().moves.map((m: Json) => [m.streamId, m.from, m.to]), [['news', 'p1', 'p2']]);
+  assert.equal(api.current.nodeAdmin['p1'], undefined, 'a dry run changes nothing');
+  assert.deepEqual((await call('POST', '/api/v1/placement/plan', {})).json().moves, []);
+});

@@ -1,0 +1,132 @@
+// The channel side of a running node (issue 4), part of the composition root: the supervisor
+// that runs this node's ffmpeg processes as its applied assignments say (with fencing), the
+// leader's streams loop, and what this node tells the others through gossip.
+import { join } from 'node:path';
+
+import type { RaftDriver } from '../consensus/driver.ts';
+import type { GatewayFigures, StreamFigures } from './gossip/report.ts';
+import type { MemberFigures } from './leader/placement-view.ts';
+import { StreamsLoop } from './leader/streams-loop.ts';
+import type { ApplyResult, ClusterState, Command, NodeId } from './state/index.ts';
+import { Supervisor, workerListSize } from './supervisor/index.ts';
+import type { StreamSpec } from './supervisor/index.ts';
+
+/** A worker that has not heard from a leader for this long stops its streams: the leader has
+ *  given them to others by then (it sees this node down after 2.5 s by default). */
+export const defaultFenceAfterMs = 3_000;
+const fenceCheckIntervalMs = 250;
+
+export interface ChannelsComponents {
+  readonly selfId: NodeId;
+  readonly dataDir: string;
+  readonly driver: Pick<RaftDriver, 'status'>;
+  readonly state: () => ClusterState;
+  /** Calls `listener` after every applied change; returns the unsubscribe function. */
+  readonly onStateChange: (listener: () => void) => () => void;
+  readonly members: (id: NodeId) => MemberFigures;
+  readonly gatewayFigures: (id: NodeId) => readonly GatewayFigures[];
+  readonly propose: (command: Command) => Promise<ApplyResult>;
+  readonly log: (line: string) => void;
+}
+
+export interface ChannelsInit {
+  readonly fenceAfterMs?: number;
+}
+
+/** The streams this node should run now, from its applied state: the worker named in an
+ *  assignment (or as its second worker), each with its own epoch. */
+export function desiredStreams(state: ClusterState, selfId: NodeId): Map<string, StreamSpec> {
+  const desired = new Map<string, StreamSpec>();
+  for (const a of Object.values(state.assignments)) {
+    const epoch = a.nodeId === selfId ? a.epoch : a.next?.nodeId === selfId ? a.next.epoch : null;
+    if (epoch === null) continue;
+    const stream = Object.hasOwn(state.streams, a.streamId) ? state.streams[a.streamId]! : null;
+    if (stream === null || !stream.enabled) continue;
+    const service = stream.serviceId !== null && Object.hasOwn(state.services, stream.serviceId) ? state.services[stream.serviceId]! : null;
+    const hls = service?.hls ?? state.hls;
+    desired.set(stream.id, {
+      streamId: stream.id, epoch, sources: stream.sources, profile: stream.profile, segmentS: hls.segmentS, listSize: workerListSize(hls.windowSegments),
+    });
+  }
+  return desired;
+}
+
+export class Channels {
+  readonly supervisor: Supervisor;
+  readonly streamsLoop: StreamsLoop;
+  readonly #c: ChannelsComponents;
+  readonly #fenceAfterMs: number;
+  #lastLeaderContactMs = Date.now();
+  #fenced = false;
+  #fenceTimer: NodeJS.Timeout | null = null;
+  #unsubscribe: (() => void) | null = null;
+  #reconcileScheduled = false;
+
+  constructor(components: ChannelsComponents, init: ChannelsInit = {}) {
+    this.#c = components;
+    this.#fenceAfterMs = init.fenceAfterMs ?? defaultFenceAfterMs;
+    this.supervisor = new Supervisor({}, {
+      streamsRoot: join(components.dataDir, 'streams'),
+      onEvent: (streamId, event) => {
+        if (event.type === 'status' && (event.status === 'failed' || event.status === 'restarting')) components.log(`stream ${streamId}: ${event.status}`);
+      },
+    });
+    this.streamsLoop = new StreamsLoop({
+      selfId: components.selfId,
+      isLeader: () => components.driver.status().role === 'leader',
+      state: components.state,
+      members: components.members,
+      gatewayFigures: components.gatewayFigures,
+      propose: components.propose,
+      log: components.log,
+    });
+  }
+
+  /** Whether this node has lost contact with the quorum for longer than the fence time. */
+  get fenced(): boolean {
+    return this.#fenced;
+  }
+
+  async start(): Promise<void> {
+    const killed = await this.supervisor.start();
+    if (killed.length > 0) this.#c.log(`stopped ${killed.length} ffmpeg process(es) left from before this node restarted`);
+    this.#unsubscribe = this.#c.onStateChange(() => this.#scheduleReconcile());
+    this.#fenceTimer = setInterval(() => this.#checkFence(), fenceCheckIntervalMs);
+    this.streamsLoop.start();
+    this.#scheduleReconcile();
+  }
+
+  /** This node's per-stream figures, for its telemetry report. */
+  streamFigures(): StreamFigures[] {
+    return this.supervisor.streams();
+  }
+
+  async stop(): Promise<void> {
+    this.streamsLoop.stop();
+    if (this.#fenceTimer !== null) clearInterval(this.#fenceTimer);
+    this.#fenceTimer = null;
+    this.#unsubscribe?.();
+    await this.supervisor.stopAll();
+  }
+
+  #checkFence(): void {
+    const { role, leaderId } = this.#c.driver.status();
+    const nowMs = Date.now();
+    if (role === 'leader' || (role === 'follower' && leaderId !== null)) this.#lastLeaderContactMs = nowMs;
+    const fenced = nowMs - this.#lastLeaderContactMs > this.#fenceAfterMs;
+    if (fenced === this.#fenced) return;
+    this.#fenced = fenced;
+    this.#c.log(fenced ? `no leader for ${this.#fenceAfterMs} ms: stopping this node's streams until the cluster is back` : 'leader back: running the assigned streams again');
+    this.#scheduleReconcile();
+  }
+
+  #scheduleReconcile(): void {
+    if (this.#reconcileScheduled) return;
+    this.#reconcileScheduled = true;
+    setImmediate(() => {
+      this.#reconcileScheduled = false;
+      const desired = this.#fenced ? new Map<string, StreamSpec>() : desiredStreams(this.#c.state(), this.#c.selfId);
+      this.supervisor.reconcile(desired).catch((err: unknown) => this.#c.log(`supervisor: ${(err as Error).message}`));
+    });
+  }
+}
