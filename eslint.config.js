@@ -13,7 +13,7 @@ const pureFolders = [
   'node/leader/autopilot.ts', 'node/leader/stream-decisions.ts', 'node/gossip/membership.ts', 'node/gossip/report.ts',
   // Issue 4: the decisions of the supervisor and the gateway (their adapters sit beside them).
   'node/supervisor/ffmpeg-args.ts', 'node/supervisor/restart-policy.ts', 'node/supervisor/source-choice.ts', 'node/supervisor/reconcile.ts',
-  'node/hls/playlist.ts', 'node/hls/worker-playlist.ts', 'node/hls/timeline.ts',
+  'node/hls/playlist.ts', 'node/hls/worker-playlist.ts', 'node/hls/timeline.ts', 'node/hls/date-time.ts',
 ];
 
 export default tseslint.config(

@@ -1,10 +1,13 @@
 // The channel side of a running node (issue 4), part of the composition root: the supervisor
-// that runs this node's ffmpeg processes as its applied assignments say (with fencing), the
-// leader's streams loop, and what this node tells the others through gossip.
+// that runs this node's ffmpeg processes as its applied assignments say (with fencing), the HLS
+// gateway that serves every stream at its stable URL, the leader's streams loop, and what this
+// node tells the others through gossip.
 import { join } from 'node:path';
 
 import type { RaftDriver } from '../consensus/driver.ts';
 import type { GatewayFigures, StreamFigures } from './gossip/report.ts';
+import { clusterFromState, HlsPoller, internalTokenFromNetworkKey, SegmentCache } from './hls/index.ts';
+import type { HlsRoutesOptions } from './hls/index.ts';
 import type { MemberFigures } from './leader/placement-view.ts';
 import { StreamsLoop } from './leader/streams-loop.ts';
 import type { ApplyResult, ClusterState, Command, NodeId } from './state/index.ts';
@@ -19,6 +22,8 @@ const fenceCheckIntervalMs = 250;
 export interface ChannelsComponents {
   readonly selfId: NodeId;
   readonly dataDir: string;
+  /** The cluster's pre-shared key: the internal token of /internal routes derives from it. */
+  readonly networkKey: Uint8Array;
   readonly driver: Pick<RaftDriver, 'status'>;
   readonly state: () => ClusterState;
   /** Calls `listener` after every applied change; returns the unsubscribe function. */
@@ -26,6 +31,8 @@ export interface ChannelsComponents {
   readonly members: (id: NodeId) => MemberFigures;
   readonly gatewayFigures: (id: NodeId) => readonly GatewayFigures[];
   readonly propose: (command: Command) => Promise<ApplyResult>;
+  /** Send this node's telemetry now (the gateway applied a seal: the leader waits for it). */
+  readonly reportNow: () => void;
   readonly log: (line: string) => void;
 }
 
@@ -53,6 +60,10 @@ export function desiredStreams(state: ClusterState, selfId: NodeId): Map<string,
 
 export class Channels {
   readonly supervisor: Supervisor;
+  readonly cache: SegmentCache;
+  readonly poller: HlsPoller;
+  /** For the HTTP server: register hlsRoutes with these before it listens. */
+  readonly routes: HlsRoutesOptions;
   readonly streamsLoop: StreamsLoop;
   readonly #c: ChannelsComponents;
   readonly #fenceAfterMs: number;
@@ -71,6 +82,17 @@ export class Channels {
         if (event.type === 'status' && (event.status === 'failed' || event.status === 'restarting')) components.log(`stream ${streamId}: ${event.status}`);
       },
     });
+    const token = internalTokenFromNetworkKey(components.networkKey);
+    this.cache = new SegmentCache();
+    this.poller = new HlsPoller({
+      cluster: clusterFromState(components.state, components.selfId),
+      cache: this.cache,
+      internalToken: () => token,
+      isFenced: () => this.#fenced,
+      onSealApplied: () => components.reportNow(),
+      logger: { warn: components.log },
+    });
+    this.routes = { source: this.poller, cache: this.cache, streamsRoot: this.supervisor.streamsRoot, internalToken: () => token };
     this.streamsLoop = new StreamsLoop({
       selfId: components.selfId,
       isLeader: () => components.driver.status().role === 'leader',
@@ -92,6 +114,7 @@ export class Channels {
     if (killed.length > 0) this.#c.log(`stopped ${killed.length} ffmpeg process(es) left from before this node restarted`);
     this.#unsubscribe = this.#c.onStateChange(() => this.#scheduleReconcile());
     this.#fenceTimer = setInterval(() => this.#checkFence(), fenceCheckIntervalMs);
+    this.poller.start();
     this.streamsLoop.start();
     this.#scheduleReconcile();
   }
@@ -101,11 +124,17 @@ export class Channels {
     return this.supervisor.streams();
   }
 
+  /** What this node's gateway published, for its telemetry report. */
+  gatewayFigures(): readonly GatewayFigures[] {
+    return this.poller.gatewayFigures();
+  }
+
   async stop(): Promise<void> {
     this.streamsLoop.stop();
     if (this.#fenceTimer !== null) clearInterval(this.#fenceTimer);
     this.#fenceTimer = null;
     this.#unsubscribe?.();
+    await this.poller.stop();
     await this.supervisor.stopAll();
   }
 
@@ -125,6 +154,8 @@ export class Channels {
     this.#reconcileScheduled = true;
     setImmediate(() => {
       this.#reconcileScheduled = false;
+      // A seal or a switch reaches the gateway at once, not at its next poll.
+      this.poller.round();
       const desired = this.#fenced ? new Map<string, StreamSpec>() : desiredStreams(this.#c.state(), this.#c.selfId);
       this.supervisor.reconcile(desired).catch((err: unknown) => this.#c.log(`supervisor: ${(err as Error).message}`));
     });

@@ -21,6 +21,7 @@ import type { MemberFigures } from './leader/placement-view.ts';
 import { memberIds } from './state/index.ts';
 import { AutopilotLoop } from './leader/autopilot-loop.ts';
 import { Channels } from './channels.ts';
+import { hlsRoutes } from './hls/index.ts';
 import type { Membership } from './leader/autopilot-loop.ts';
 
 /** Raft timing: 50 ms ticks, elections after 0.6-1.2 s of silence, heartbeats every tick.
@@ -88,6 +89,7 @@ export class NodeRuntime {
   readonly #stops: (() => Promise<void> | void)[] = [];
   readonly #log: (line: string) => void;
   readonly #dataDir: string;
+  readonly #networkKey: Uint8Array;
   membership: MembershipSource;
 
   private constructor(parts: { init: RuntimeInit; store: LevelLogStore; machine: ClusterStateMachine; host: P2pHost; driver: RaftDriver; http: HttpServer }) {
@@ -95,6 +97,7 @@ export class NodeRuntime {
     this.config = parts.init.config;
     this.#log = parts.init.log;
     this.#dataDir = parts.init.paths.root;
+    this.#networkKey = parts.init.networkKey;
     this.#store = parts.store;
     this.machine = parts.machine;
     this.host = parts.host;
@@ -148,29 +151,47 @@ export class NodeRuntime {
     });
     await this.driver.start();
     this.#stops.push(() => this.driver.stop());
+    // The channel side exists before the HTTP server listens: its routes (/live, /internal) are
+    // registered first. It starts once gossip runs.
+    let gossip: TelemetryGossip | null = null;
+    const channels = new Channels({
+      selfId: this.peerId,
+      dataDir: this.#dataDir,
+      networkKey: this.#networkKey,
+      driver: this.driver,
+      state: () => this.machine.current(),
+      onStateChange: (listener) => this.machine.onChange(listener),
+      members: (id) => this.membership.memberFigures(id),
+      gatewayFigures: (id) => gossip?.membership.lastReport(id)?.gateway?.items ?? [],
+      propose: (command) => this.propose(command),
+      reportNow: () => gossip?.reportNow(),
+      log: this.#log,
+    });
+    await this.http.register(hlsRoutes, channels.routes);
     const bound = await listen(this.http, this.config.host, this.config.httpPort);
     this.httpUrl = httpUrlOf(this.config.host, bound.port);
     this.#stops.push(() => this.http.close());
     const join = await handleJoin(this.host, (peerId, request) => this.#handleJoin(peerId, request));
     this.#stops.push(() => join.stop());
     const settings = this.machine.current().settings;
-    let channels: Channels | null = null;
-    const gossip = new TelemetryGossip(
+    gossip = new TelemetryGossip(
       {
         pubsub: this.host.pubsub, sampler: new HostSampler({ dataDir: this.#dataDir }), isMember: (id) => isMember(this.machine.current(), id),
-        streams: () => channels?.streamFigures() ?? [],
+        streams: () => channels.streamFigures(),
+        gateway: () => channels.gatewayFigures(),
       },
       // Timing from the replicated settings as applied at start (a change takes effect as each
       // node restarts).
       { nodeId: this.peerId, timing: { suspectAfterMs: settings.suspectAfterS * 1000, downAfterMs: settings.downAfterS * 1000 } },
     );
-    const members = () => gossip.setMembers(memberIds(this.machine.current()));
+    const telemetry = gossip;
+    const members = () => telemetry.setMembers(memberIds(this.machine.current()));
     members();
-    gossip.onTransition((t) => this.#log(`${findNode(this.machine.current(), t.id)?.name ?? t.id} is ${t.to} (was ${t.from})`));
+    telemetry.onTransition((t) => this.#log(`${findNode(this.machine.current(), t.id)?.name ?? t.id} is ${t.to} (was ${t.from})`));
     this.host.guardTopic(defaultTelemetryTopic);
-    gossip.start();
-    this.#stops.push(() => gossip.stop());
-    const view = membershipOf(gossip, this.peerId);
+    telemetry.start();
+    this.#stops.push(() => telemetry.stop());
+    const view = membershipOf(telemetry, this.peerId);
     this.membership = view.source;
     this.#stops.push(view.stop);
     const unsubscribe = this.machine.onChange(() => queueMicrotask(() => {
@@ -178,20 +199,8 @@ export class NodeRuntime {
       members();
     }));
     this.#stops.push(unsubscribe);
-    channels = new Channels({
-      selfId: this.peerId,
-      dataDir: this.#dataDir,
-      driver: this.driver,
-      state: () => this.machine.current(),
-      onStateChange: (listener) => this.machine.onChange(listener),
-      members: (id) => this.membership.memberFigures(id),
-      gatewayFigures: (id) => gossip.membership.lastReport(id)?.gateway?.items ?? [],
-      propose: (command) => this.propose(command),
-      log: this.#log,
-    });
     await channels.start();
-    const started = channels;
-    this.#stops.push(() => started.stop());
+    this.#stops.push(() => channels.stop());
     const autopilot = new AutopilotLoop({ driver: this.driver, state: () => this.machine.current(), membership: () => this.membership, log: this.#log }, {});
     autopilot.start();
     this.#stops.push(() => autopilot.stop());

@@ -15,6 +15,14 @@ const suites: Record<string, { readonly about: string; readonly load: () => Prom
     about: 'pure placement: 10,000 streams onto 1,000 nodes, placements/s, and re-placement after a node fails (ms)',
     load: async () => (await import('./bench/placement.ts')).run,
   },
+  'worker-failover': {
+    about: '3 nodes and a live stream: kill -9 the worker, time until a new segment at the stable URL, and the longest stall of an ffmpeg viewer',
+    load: async () => (await import('./bench/worker-failover.ts')).run,
+  },
+  gateway: {
+    about: 'HLS gateway routes vs nginx (1 worker) on the same files: playlist requests/s, 1 MB segment bytes/s, ratios',
+    load: async () => (await import('./bench/gateway.ts')).run,
+  },
   writes: {
     about: '3 ottmesh node processes, 64 clients writing through the API for 10 s: writes/s, p50, p99 (and etcd, if installed)',
     load: async () => (await import('./bench/writes.ts')).run,

@@ -73,7 +73,10 @@ function decideOne(view: StreamsView, stream: StreamRecord, init: DecisionInit):
     if (!ready(view, a.next.nodeId, streamId)) return null;
     if (!a.sealed) return { type: 'SealStream', atMs, streamId, epoch: a.epoch };
     const base = switchBase(view, a, init);
-    return base === null ? null : { type: 'SwitchStream', atMs, streamId, epoch: a.next.epoch, base };
+    // The new worker's newest complete segment is published next: a standby that ran for a while
+    // does not make the public numbers jump (players need exactly last + 1).
+    const firstIndex = view.workerFigures(a.next.nodeId, streamId)?.lastSegment ?? 0;
+    return base === null ? null : { type: 'SwitchStream', atMs, streamId, epoch: a.next.epoch, base, firstIndex };
   }
   const policy = view.policy(stream);
   if (policy.hotStandby && a.next === null) {

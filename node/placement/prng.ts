@@ -1,18 +1,9 @@
-// A small seeded generator (mulberry32): placement breaks ties with it so that a seed gives the
-// same plan on every leader, and different seeds do not always favour the same node. Not for
-// anything secret.
+// Seeded tie-breaks: placement breaks ties with the Raft core's generator (mulberry32) so that
+// a seed gives the same plan on every leader, and different seeds do not always favour the same
+// node. Not for anything secret.
+import { seededRandom } from '../../consensus/core/rand.ts';
 
-/** Returns a function giving uniform floats in [0, 1), the same sequence for the same seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+export { seededRandom };
 
 /** A permutation of 0..n-1 (Fisher-Yates) from `seed`: entry i is node i's tie-break rank. */
 export function tieBreakRanks(n: number, seed: number): Int32Array {

@@ -72,7 +72,7 @@ const GroupRecordSchema = Type.Object({ name: Text, priority: Type.Integer() }, 
 const NodeAdminSchema = Type.Object({ draining: Type.Boolean(), weight: Type.Number() }, closed);
 const Epoch = Type.Integer({ minimum: 0 });
 export const AssignmentSchema = Type.Object({
-  streamId: Slug, nodeId: Id, epoch: Epoch, base: Type.Integer({ minimum: 0 }),
+  streamId: Slug, nodeId: Id, epoch: Epoch, base: Type.Integer({ minimum: 0 }), firstIndex: Type.Integer({ minimum: 0 }),
   next: Type.Union([Type.Object({ nodeId: Id, epoch: Epoch }, closed), Type.Null()]), sealed: Type.Boolean(), sinceMs: Ms,
 }, closed);
 
@@ -99,7 +99,7 @@ export const commandSchemas = {
   AssignStream: command('AssignStream', { streamId: Slug, nodeId: Id, base: Type.Integer({ minimum: 0 }) }),
   SetNextWorker: command('SetNextWorker', { streamId: Slug, nodeId: Type.Union([Id, Type.Null()]) }),
   SealStream: command('SealStream', { streamId: Slug, epoch: Epoch }),
-  SwitchStream: command('SwitchStream', { streamId: Slug, epoch: Epoch, base: Type.Integer({ minimum: 0 }) }),
+  SwitchStream: command('SwitchStream', { streamId: Slug, epoch: Epoch, base: Type.Integer({ minimum: 0 }), firstIndex: Type.Integer({ minimum: 0 }) }),
   UnassignStream: command('UnassignStream', { streamId: Slug }),
 } as const;
 

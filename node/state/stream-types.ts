@@ -98,8 +98,11 @@ export interface Assignment {
   readonly streamId: string;
   readonly nodeId: NodeId;
   readonly epoch: number;
-  /** Public number of this epoch's first segment (see docs/streams.md). */
+  /** Public number of this epoch's first published segment (see docs/streams.md). */
   readonly base: number;
+  /** The worker's own segment index that is published as `base`: 0 for a worker that starts
+   *  with the epoch; a hot standby ran before its switch, so its newest segment then. */
+  readonly firstIndex: number;
   /** A second worker that runs the stream too (hot standby, or the target of a move that is
    *  starting: make-before-break), with the epoch it will have when it takes over. */
   readonly next: { readonly nodeId: NodeId; readonly epoch: number } | null;

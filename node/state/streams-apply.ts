@@ -122,7 +122,7 @@ export function assignStream(state: ClusterState, c: Of<'AssignStream'>): Applie
   if (own(state.assignments, c.streamId) !== undefined) return refuse(state, `stream ${c.streamId} has a worker already: move it with SetNextWorker and SwitchStream`);
   if (!Number.isSafeInteger(c.base) || c.base < 0) return refuse(state, `base must be a whole number, not ${c.base}`);
   const epoch = state.lastEpoch + 1;
-  return withAssignment(state, { streamId: c.streamId, nodeId: c.nodeId, epoch, base: c.base, next: null, sealed: false, sinceMs: c.atMs }, epoch);
+  return withAssignment(state, { streamId: c.streamId, nodeId: c.nodeId, epoch, base: c.base, firstIndex: 0, next: null, sealed: false, sinceMs: c.atMs }, epoch);
 }
 
 export function setNextWorker(state: ClusterState, c: Of<'SetNextWorker'>): Applied {
@@ -150,7 +150,8 @@ export function switchStream(state: ClusterState, c: Of<'SwitchStream'>): Applie
   if (a.next === null || a.next.epoch !== c.epoch) return refuse(state, `stream ${c.streamId} has no second worker in epoch ${c.epoch}`);
   if (!a.sealed) return refuse(state, `stream ${c.streamId} epoch ${a.epoch} is not sealed: seal it first, so no gateway publishes more of it`);
   if (!Number.isSafeInteger(c.base) || c.base < a.base) return refuse(state, `base ${c.base} would go back before ${a.base}: public numbers never decrease`);
-  return withAssignment(state, { streamId: a.streamId, nodeId: a.next.nodeId, epoch: a.next.epoch, base: c.base, next: null, sealed: false, sinceMs: c.atMs });
+  if (!Number.isSafeInteger(c.firstIndex) || c.firstIndex < 0) return refuse(state, `firstIndex must be a whole number, not ${c.firstIndex}`);
+  return withAssignment(state, { streamId: a.streamId, nodeId: a.next.nodeId, epoch: a.next.epoch, base: c.base, firstIndex: c.firstIndex, next: null, sealed: false, sinceMs: c.atMs });
 }
 
 export function unassignStream(state: ClusterState, c: Of<'UnassignStream'>): Applied {

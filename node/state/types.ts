@@ -117,8 +117,8 @@ export type Command =
   /** Start (a node) or stop (null) the second worker: standby or move target, with a new epoch. */
   | { readonly type: 'SetNextWorker'; readonly atMs: number; readonly streamId: string; readonly nodeId: NodeId | null }
   | { readonly type: 'SealStream'; readonly atMs: number; readonly streamId: string; readonly epoch: number }
-  /** The second worker (of `epoch`) takes over, its segment k public as `base + k`. */
-  | { readonly type: 'SwitchStream'; readonly atMs: number; readonly streamId: string; readonly epoch: number; readonly base: number }
+  /** The second worker (of `epoch`) takes over, its segment k public as `base + k - firstIndex`. */
+  | { readonly type: 'SwitchStream'; readonly atMs: number; readonly streamId: string; readonly epoch: number; readonly base: number; readonly firstIndex: number }
   | { readonly type: 'UnassignStream'; readonly atMs: number; readonly streamId: string };
 
 /** What applying a command did, for whoever proposed it. */

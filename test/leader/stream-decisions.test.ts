@@ -98,6 +98,7 @@ test('a gateway that never reports delays the switch only for sealWaitMs', () =>
   w.nowMs += 3000;
   assert.deepEqual(w.step(), ['SwitchStream']);
   assert.equal(w.state.assignments['s']?.base, 10);
+  assert.equal(w.state.assignments['s']?.firstIndex, 3, "the new worker's newest segment is published as the base");
 });
 
 test('drain: make-before-break (start the new worker, seal only once it is ready, then switch)', () => {

@@ -94,14 +94,14 @@ test('assignments: epochs grow cluster-wide; a switch needs the seal, the second
   s = { ...s, nodes: { ...s.nodes, p2: { ...s.nodes['p1']!, id: 'p2', name: 'n2' } } };
   s = run(s, { type: 'SetNextWorker', atMs: t0, streamId: 'a', nodeId: 'p2' });
   assert.deepEqual(s.assignments['a']?.next, { nodeId: 'p2', epoch: 3 });
-  assert.match(reason(s, { type: 'SwitchStream', atMs: t0, streamId: 'a', epoch: 3, base: 10 }), /not sealed/);
+  assert.match(reason(s, { type: 'SwitchStream', atMs: t0, streamId: 'a', epoch: 3, base: 10, firstIndex: 0 }), /not sealed/);
   assert.match(reason(s, { type: 'SealStream', atMs: t0, streamId: 'a', epoch: 3 }), /in epoch 1, not 3/);
   s = run(s, { type: 'SealStream', atMs: t0, streamId: 'a', epoch: 1 });
-  assert.match(reason(s, { type: 'SwitchStream', atMs: t0, streamId: 'a', epoch: 2, base: 10 }), /no second worker in epoch 2/);
-  s = run(s, { type: 'SwitchStream', atMs: t0 + 5, streamId: 'a', epoch: 3, base: 10 });
-  assert.deepEqual(s.assignments['a'], { streamId: 'a', nodeId: 'p2', epoch: 3, base: 10, next: null, sealed: false, sinceMs: t0 + 5 });
+  assert.match(reason(s, { type: 'SwitchStream', atMs: t0, streamId: 'a', epoch: 2, base: 10, firstIndex: 0 }), /no second worker in epoch 2/);
+  s = run(s, { type: 'SwitchStream', atMs: t0 + 5, streamId: 'a', epoch: 3, base: 10, firstIndex: 4 });
+  assert.deepEqual(s.assignments['a'], { streamId: 'a', nodeId: 'p2', epoch: 3, base: 10, firstIndex: 4, next: null, sealed: false, sinceMs: t0 + 5 });
   s = run(s, { type: 'SetNextWorker', atMs: t0, streamId: 'a', nodeId: 'p1' }, { type: 'SealStream', atMs: t0, streamId: 'a', epoch: 3 });
-  assert.match(reason(s, { type: 'SwitchStream', atMs: t0, streamId: 'a', epoch: 4, base: 9 }), /never decrease/);
+  assert.match(reason(s, { type: 'SwitchStream', atMs: t0, streamId: 'a', epoch: 4, base: 9, firstIndex: 0 }), /never decrease/);
 });
 
 test('the channel state survives a snapshot, and a snapshot from before channels decodes with none', () => {
