@@ -23,6 +23,8 @@ export interface StreamsView {
   policy(stream: StreamRecord): Policy;
   /** The node placement picks for `stream`, never one in `exclude`; null when none fits. */
   choose(stream: StreamRecord, exclude: ReadonlySet<NodeId>): NodeId | null;
+  /** Where a rebalancing move the leader started takes the stream (null: none under way). */
+  moveTarget(streamId: string): NodeId | null;
 }
 
 export interface DecisionInit {
@@ -61,13 +63,14 @@ function decideOne(view: StreamsView, stream: StreamRecord, init: DecisionInit):
   const activeUsable = usable(view, stream, a.nodeId);
   const nextUsable = a.next !== null && usable(view, stream, a.next.nodeId) && !draining(state, a.next.nodeId);
   if (a.next !== null && !nextUsable) return { type: 'SetNextWorker', atMs, streamId, nodeId: null };
-  const moving = a.sealed || !activeUsable || draining(state, a.nodeId);
+  const target = view.moveTarget(streamId);
+  const moving = a.sealed || !activeUsable || draining(state, a.nodeId) || target !== null;
   if (moving) {
     // A lost worker's epoch is sealed at once (nothing more may be published of it); a planned
     // move seals only once the new worker is ready, so the old one keeps publishing meanwhile.
     if (!activeUsable && !a.sealed) return { type: 'SealStream', atMs, streamId, epoch: a.epoch };
     if (a.next === null) {
-      const nodeId = view.choose(stream, new Set([a.nodeId]));
+      const nodeId = target !== null && activeUsable && usable(view, stream, target) ? target : view.choose(stream, new Set([a.nodeId]));
       return nodeId === null ? null : { type: 'SetNextWorker', atMs, streamId, nodeId };
     }
     if (!ready(view, a.next.nodeId, streamId)) return null;

@@ -6,7 +6,8 @@ import { NotLeaderError, ProposalDroppedError } from '../../consensus/core/index
 import type { NodeId } from '../../consensus/core/index.ts';
 import type { GatewayFigures } from '../gossip/report.ts';
 import type { ApplyResult, ClusterState, Command, NodeId as Id, StreamRecord } from '../state/index.ts';
-import { chooserFrom, planRound, streamPolicy } from './placement-view.ts';
+import { rebalance, resolvePolicy } from '../placement/index.ts';
+import { chooserFrom, placementInput, planRound, streamPolicy } from './placement-view.ts';
 import type { MemberFigures } from './placement-view.ts';
 import { decideStreams, defaultDecisionInit } from './stream-decisions.ts';
 import type { DecisionInit } from './stream-decisions.ts';
@@ -26,7 +27,14 @@ export interface StreamsLoopComponents {
 export interface StreamsLoopInit extends Partial<DecisionInit> {
   /** How often the leader reconsiders the streams (default 250 ms: a failover waits for it). */
   readonly intervalMs?: number;
+  /** How often it looks for overloaded nodes to relieve (default 10 s). */
+  readonly rebalanceIntervalMs?: number;
+  /** A rebalancing move not finished by then is given up (default 60 s). */
+  readonly moveTimeoutMs?: number;
 }
+
+/** The window of the cluster-wide move budget (policy.rebalanceMovesPerMin). */
+const budgetWindowMs = 60_000;
 
 export class StreamsLoop {
   readonly #c: StreamsLoopComponents;
@@ -34,6 +42,13 @@ export class StreamsLoop {
   readonly #decision: DecisionInit;
   /** When this leader first saw each stream's current epoch sealed. */
   readonly #sealSeen = new Map<string, { epoch: number; atMs: number }>();
+  /** Rebalancing moves under way: stream -> target and when it started. */
+  readonly #moves = new Map<string, { to: Id; fromEpoch: number; atMs: number }>();
+  /** Start times of the moves of the last minute (the budget). */
+  #movesStartedMs: number[] = [];
+  #lastRebalanceMs = 0;
+  readonly #rebalanceIntervalMs: number;
+  readonly #moveTimeoutMs: number;
   #timer: NodeJS.Timeout | null = null;
   #busy = false;
   /** Seeds each round's placement (deterministic per round, varied across rounds). */
@@ -43,6 +58,8 @@ export class StreamsLoop {
     this.#c = components;
     this.#intervalMs = init.intervalMs ?? 250;
     this.#decision = { ...defaultDecisionInit, ...init };
+    this.#rebalanceIntervalMs = init.rebalanceIntervalMs ?? 10_000;
+    this.#moveTimeoutMs = init.moveTimeoutMs ?? 60_000;
   }
 
   start(): void {
@@ -57,7 +74,10 @@ export class StreamsLoop {
   /** One round (also callable directly, e.g. right after a relevant change). */
   async round(): Promise<void> {
     if (this.#busy || !this.#c.isLeader()) {
-      if (!this.#c.isLeader()) this.#sealSeen.clear(); // a later term waits afresh
+      if (!this.#c.isLeader()) {
+        this.#sealSeen.clear(); // a later term waits afresh
+        this.#moves.clear();
+      }
       return;
     }
     const state = this.#c.state();
@@ -69,6 +89,11 @@ export class StreamsLoop {
       const m = c.members(id);
       return id === c.selfId ? { ...m, health: 'alive' } : m;
     };
+    this.#noteMoves(state, nowMs);
+    if (nowMs - this.#lastRebalanceMs >= this.#rebalanceIntervalMs) {
+      this.#lastRebalanceMs = nowMs;
+      this.#startMoves(state, members, nowMs);
+    }
     // Placement runs at most once a round, and only when a decision needs a node.
     let chooser: ((stream: StreamRecord, exclude: ReadonlySet<Id>) => Id | null) | null = null;
     const commands = decideStreams({
@@ -82,6 +107,7 @@ export class StreamsLoop {
       sealSeenAtMs: (streamId) => this.#sealSeen.get(streamId)?.atMs ?? null,
       policy: (stream) => streamPolicy(state, stream),
       choose: (stream, exclude) => (chooser ??= chooserFrom(planRound(state, members, ++this.#round)))(stream, exclude),
+      moveTarget: (streamId) => this.#moves.get(streamId)?.to ?? null,
     }, this.#decision);
     if (commands.length === 0) return;
     this.#busy = true;
@@ -96,6 +122,29 @@ export class StreamsLoop {
       if (!(err instanceof NotLeaderError || err instanceof ProposalDroppedError)) c.log(`streams: ${(err as Error).message}`);
     } finally {
       this.#busy = false;
+    }
+  }
+
+  /** Moves that finished (the stream's epoch changed), lost their stream, or took too long. */
+  #noteMoves(state: ClusterState, nowMs: number): void {
+    for (const [streamId, move] of this.#moves) {
+      const a = Object.hasOwn(state.assignments, streamId) ? state.assignments[streamId]! : null;
+      if (a === null || a.epoch !== move.fromEpoch || nowMs - move.atMs > this.#moveTimeoutMs) this.#moves.delete(streamId);
+    }
+    this.#movesStartedMs = this.#movesStartedMs.filter((t) => nowMs - t < budgetWindowMs);
+  }
+
+  /** Relieve overloaded nodes: placement's rebalance() within what is left of the budget. */
+  #startMoves(state: ClusterState, members: (id: Id) => MemberFigures, nowMs: number): void {
+    const budget = resolvePolicy(state.policy).rebalanceMovesPerMin - this.#movesStartedMs.length - this.#moves.size;
+    if (budget <= 0) return;
+    const { moves } = rebalance(placementInput(state, members), budget, ++this.#round);
+    for (const move of moves) {
+      const a = Object.hasOwn(state.assignments, move.streamId) ? state.assignments[move.streamId]! : null;
+      if (move.kind !== 'move' || move.to === null || a === null || a.nodeId !== move.from || this.#moves.has(move.streamId)) continue;
+      this.#moves.set(move.streamId, { to: move.to, fromEpoch: a.epoch, atMs: nowMs });
+      this.#movesStartedMs.push(nowMs);
+      this.#c.log(`streams: moving ${move.streamId} from ${move.from} to ${move.to}: ${move.why}`);
     }
   }
 

@@ -85,25 +85,29 @@ async function trial(mesh: MeshCluster, standby: boolean): Promise<Trial> {
   const others = mesh.names.filter((n) => n !== worker);
   const watchers = others.map((n) => new PlaylistWatcher(mesh.url(n), streamId, 100));
   for (const w of watchers) w.start();
-  const client = new FfmpegClient(`${mesh.url(others[0]!)}/live/${streamId}/index.m3u8`);
+  let client: FfmpegClient | null = null;
   try {
-    await waitFor('the client playing', () => (client.outTimeUs > 4_000_000 ? true : null), 30_000, 100);
-    client.resetStall();
+    // The client starts once the gateway lists segments (before, it answers 503 "starting").
+    await waitFor('segments at the stable URL', () => (watchers.every((w) => w.last >= 2) ? true : null), 30_000, 100);
+    client = new FfmpegClient(`${mesh.url(others[0]!)}/live/${streamId}/index.m3u8`);
+    const c = client;
+    await waitFor('the client playing', () => (c.outTimeUs > 4_000_000 ? true : null), 30_000, 100);
+    c.resetStall();
     await new Promise((resolve) => setTimeout(resolve, steadyMs));
-    const steadyStallMs = client.stallMsMax();
+    const steadyStallMs = c.stallMsMax();
     const lastBefore = Math.max(...watchers.map((w) => w.last));
-    client.resetStall();
+    c.resetStall();
     const killedAt = performance.now();
     await mesh.processes.kill(worker);
     await waitFor('a new segment after the kill', () => (watchers.some((w) => w.last > lastBefore) ? true : null), newSegmentTimeoutMs, 20);
     const failoverMs = performance.now() - killedAt;
     await new Promise((resolve) => setTimeout(resolve, afterMs));
-    const result = { failoverMs: Math.round(failoverMs), stallMs: client.stallMsMax(), steadyStallMs, clientAlive: !client.exited, holes: watchers.reduce((n, w) => n + holes(w).length, 0) };
+    const result = { failoverMs: Math.round(failoverMs), stallMs: c.stallMsMax(), steadyStallMs, clientAlive: !c.exited, holes: watchers.reduce((n, w) => n + holes(w).length, 0) };
     await mesh.restart(worker);
     return result;
   } finally {
     for (const w of watchers) w.stop();
-    await client.stop();
+    await client?.stop();
   }
 }
 

@@ -149,7 +149,7 @@ export class FfmpegClient {
 
   constructor(url: string) {
     this.#child = spawn('ffmpeg', [
-      '-hide_banner', '-loglevel', 'warning', '-nostdin', '-i', url, '-c', 'copy', '-f', 'null', '-', '-progress', 'pipe:1', '-stats_period', '0.1',
+      '-hide_banner', '-loglevel', 'warning', '-nostdin', '-progress', 'pipe:1', '-stats_period', '0.1', '-i', url, '-c', 'copy', '-f', 'null', '-',
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child.stderr!.on('data', (chunk: Buffer) => {
       this.stderr = (this.stderr + chunk.toString()).slice(-8_000);

@@ -24,6 +24,7 @@ class World {
   gateways = new Map<string, GatewayFigures>(); // node -> figures for stream 's'
   sealSeen: number | null = null;
   standby = false;
+  moveTo: string | null = null;
   constructor() {
     const init = apply(emptyState(), {
       type: 'InitCluster', atMs: 0, clusterId: 'c', node: node('a'),
@@ -45,6 +46,7 @@ class World {
       gatewayFigures: () => Object.keys(this.state.nodes).filter((id) => !this.down.has(id)).map((id) => ({ nodeId: id, figures: this.gateways.get(id) })),
       sealSeenAtMs: () => this.sealSeen,
       policy: () => ({ ...policy, hotStandby: this.standby }),
+      moveTarget: () => this.moveTo,
       // Placement stand-in: the first alive, enabled, not excluded node by id.
       choose: (_s, exclude) => Object.keys(this.state.nodes).sort().find((id) => !exclude.has(id) && !this.down.has(id) && this.state.nodes[id]!.enabled && !(this.state.nodeAdmin[id]?.draining ?? false)) ?? null,
     };
@@ -138,4 +140,18 @@ test('a disabled stream loses its worker', () => {
   w.run({ type: 'UpdateStream', atMs: 0, stream: stream('s', { enabled: false }) });
   assert.deepEqual(w.step(), ['UnassignStream']);
   assert.deepEqual(w.state.assignments, {});
+});
+
+test('a rebalancing move goes to its target, make-before-break, like a drain', () => {
+  const w = new World();
+  w.step();
+  w.moveTo = 'c';
+  assert.deepEqual(w.step(), ['SetNextWorker']);
+  assert.equal(nextNode(w), 'c', 'the move target, not what placement would pick (b)');
+  assert.deepEqual(w.step(), []);
+  w.workers.set('c/s', { id: 's', status: 'running', lastSegment: 1 });
+  assert.deepEqual(w.step(), ['SealStream']);
+  for (const id of ['a', 'b', 'c']) w.gateways.set(id, { id: 's', epoch: 1, lastPublished: 7, sealed: true });
+  assert.deepEqual(w.step(), ['SwitchStream']);
+  assert.deepEqual([w.state.assignments['s']?.nodeId, w.state.assignments['s']?.base, w.state.assignments['s']?.firstIndex], ['c', 8, 1]);
 });
