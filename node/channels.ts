@@ -62,6 +62,8 @@ export class Channels {
   readonly supervisor: Supervisor;
   readonly cache: SegmentCache;
   readonly poller: HlsPoller;
+  /** The node-to-node bearer token (/internal routes). */
+  readonly internalToken: string;
   /** For the HTTP server: register hlsRoutes with these before it listens. */
   readonly routes: HlsRoutesOptions;
   readonly streamsLoop: StreamsLoop;
@@ -83,6 +85,7 @@ export class Channels {
       },
     });
     const token = internalTokenFromNetworkKey(components.networkKey);
+    this.internalToken = token;
     this.cache = new SegmentCache();
     this.poller = new HlsPoller({
       cluster: clusterFromState(components.state, components.selfId),

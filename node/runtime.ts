@@ -91,6 +91,8 @@ export class NodeRuntime {
   readonly #dataDir: string;
   readonly #networkKey: Uint8Array;
   membership: MembershipSource;
+  /** The channel side (supervisor, gateway, streams loop), once started. */
+  channels: Channels | null = null;
 
   private constructor(parts: { init: RuntimeInit; store: LevelLogStore; machine: ClusterStateMachine; host: P2pHost; driver: RaftDriver; http: HttpServer }) {
     this.peerId = parts.init.peerId;
@@ -168,6 +170,7 @@ export class NodeRuntime {
       log: this.#log,
     });
     await this.http.register(hlsRoutes, channels.routes);
+    this.channels = channels;
     const bound = await listen(this.http, this.config.host, this.config.httpPort);
     this.httpUrl = httpUrlOf(this.config.host, bound.port);
     this.#stops.push(() => this.http.close());
@@ -280,6 +283,22 @@ function clusterApi(node: () => NodeRuntime): ClusterApi {
     membership: (id) => node().membership.member(id),
     streamFigures: (id) => node().membership.streamFigures(id),
     memberFigures: (id) => node().membership.memberFigures(id),
+    localStreamLog: (streamId) => node().channels?.supervisor.stderrTail(streamId) ?? null,
+    internalToken: () => node().channels?.internalToken ?? '',
+    streamLog: async (nodeId, streamId) => {
+      const n = node();
+      if (nodeId === n.peerId) return n.channels?.supervisor.stderrTail(streamId) ?? [];
+      const url = findNode(n.machine.current(), nodeId)?.httpUrl;
+      if (url === undefined || n.channels === null) return null;
+      try {
+        const res = await fetch(`${url}/internal/v1/streams/${encodeURIComponent(streamId)}/log`, {
+          headers: { authorization: `Bearer ${n.channels.internalToken}` }, signal: AbortSignal.timeout(3_000),
+        });
+        return res.status === 200 ? ((await res.json()) as { lines: string[] }).lines : null;
+      } catch {
+        return null;
+      }
+    },
     nowMs: () => Date.now(),
     newJoinTokenString: (record, secret) => {
       const state = node().machine.current();

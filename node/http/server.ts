@@ -18,6 +18,7 @@ import { policyRoutes } from './routes/policy.ts';
 import { serviceRoutes } from './routes/services.ts';
 import { streamRoutes } from './routes/streams.ts';
 import { placementRoutes } from './routes/placement.ts';
+import { streamLogRoutes } from './routes/stream-log.ts';
 import type { ClusterApi } from './service.ts';
 
 /** Retry-After (seconds) on 503 answers that mean "not now". */
@@ -64,6 +65,7 @@ export function buildServer(components: HttpServerComponents, init: HttpServerIn
   void app.register(groupRoutes, { api });
   void app.register(policyRoutes, { api });
   void app.register(placementRoutes, { api });
+  void app.register(streamLogRoutes, { api });
   return app;
 }
 

@@ -50,6 +50,13 @@ export interface ClusterApi {
   streamFigures(id: NodeId): readonly StreamFigures[];
   /** Gossip about member `id` as placement needs it (health, host figures, streams). */
   memberFigures(id: NodeId): MemberFigures;
+  /** The last stderr lines of ffmpeg for `streamId` on node `nodeId` (this one, or asked over
+   *  HTTP); null when that node does not answer. */
+  streamLog(nodeId: NodeId, streamId: string): Promise<readonly string[] | null>;
+  /** The same, from this node's own supervisor (null: it does not run the stream). */
+  localStreamLog(streamId: string): readonly string[] | null;
+  /** The node-to-node bearer token (an HMAC of the network key). */
+  internalToken(): string;
   /** Wall-clock time, stamped on commands as `atMs`. */
   nowMs(): number;
   /** The join token string a new node is given: encodeJoinToken (node/auth) with this

@@ -54,6 +54,9 @@ test('a stream plays at the stable URL on every node through a worker kill and a
       }, 60_000, 250);
       const worker = await nameOf(cluster, names, placed.nodeId!);
       const viewerNode = names.find((n) => n !== worker)!;
+      const log = await cluster.request(viewerNode, 'GET', '/api/v1/streams/news/log', { token: built.admin });
+      assert.equal(log?.status, 200, `the worker's ffmpeg log through another node: ${log?.body}`);
+      assert.ok(Array.isArray((JSON.parse(log.body) as { lines: unknown }).lines));
 
       for (const name of names) {
         const w = new PlaylistWatcher(cluster.nodes.get(name)!.httpUrl, 'news');

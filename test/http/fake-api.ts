@@ -85,6 +85,19 @@ export class FakeApi implements ClusterApi {
     return { health: m?.state ?? 'alive', host, streams: this.figures.get(id) ?? [] };
   }
 
+  logs = new Map<string, string[]>();
+  async streamLog(nodeId: string, streamId: string): Promise<readonly string[] | null> {
+    return this.logs.get(`${nodeId}/${streamId}`) ?? null;
+  }
+
+  localStreamLog(streamId: string): readonly string[] | null {
+    return this.logs.get(`${this.nodeId}/${streamId}`) ?? null;
+  }
+
+  internalToken(): string {
+    return 'i'.repeat(64);
+  }
+
   nowMs(): number {
     return nowMs;
   }

@@ -129,3 +129,14 @@ test('placement explain names every node with its verdict; a plan dry run lists 
   assert.equal(api.current.nodeAdmin['p1'], undefined, 'a dry run changes nothing');
   assert.deepEqual((await call('POST', '/api/v1/placement/plan', {})).json().moves, []);
 });
+
+test('GET /api/v1/streams/:id/log: the worker\'s ffmpeg stderr tail; the internal route needs the internal token', async () => {
+  const { api, call } = serve();
+  await call('POST', '/api/v1/streams', { id: 'news', name: 'News', sources: [{ url: 'http://h/a.ts' }] });
+  assert.equal((await call('GET', '/api/v1/streams/news/log')).statusCode, 409, 'unplaced');
+  api.current = apply(api.current, { type: 'AssignStream', atMs: nowMs, streamId: 'news', nodeId: 'p2', base: 0 }).state;
+  assert.equal((await call('GET', '/api/v1/streams/news/log')).statusCode, 502, 'the worker does not answer');
+  api.logs.set('p2/news', ['[http @ 0x1] HTTP error 404 Not Found']);
+  assert.deepEqual((await call('GET', '/api/v1/streams/news/log')).json(), { stream: 'news', nodeId: 'p2', epoch: 1, lines: ['[http @ 0x1] HTTP error 404 Not Found'] });
+  assert.equal((await call('GET', '/internal/v1/streams/news/log')).statusCode, 401, 'an API token is not the internal token');
+});
