@@ -32,6 +32,28 @@ async function nameOf(cluster: ProcessCluster, names: readonly string[], nodeId:
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Samples hls.js every 250 ms from now on; the returned function stops and gives the longest
+ *  time currentTime stood still. */
+function watchStalls(browser: BrowserPlayer): () => number {
+  let stallMs = 0;
+  let last = -1;
+  let stillSince = Date.now();
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    browser.sample().then((now) => {
+      if (now.currentTime > last) stillSince = now.atMs;
+      stallMs = Math.max(stallMs, now.atMs - stillSince);
+      last = Math.max(last, now.currentTime);
+    }, () => undefined).finally(() => { busy = false; });
+  }, 250);
+  return () => {
+    clearInterval(timer);
+    return stallMs;
+  };
+}
+
 test('a stream plays at the stable URL on every node through a worker kill and a drain, with contiguous numbering', { timeout: 240_000 }, async () => {
   const source = new LiveSource();
   const watchers: PlaylistWatcher[] = [];
@@ -73,6 +95,7 @@ test('a stream plays at the stable URL on every node through a worker kill and a
       const survivors = watchers.filter((w) => w.baseUrl !== cluster.nodes.get(worker)!.httpUrl);
       const lastBefore = Math.max(...survivors.map((w) => w.last));
       const before = await browser.sample();
+      const stopStallWatch = watchStalls(browser);
       const killedAt = Date.now();
       cluster.note(`kill -9 ${worker} (the worker)`);
       await cluster.kill(worker);
@@ -83,12 +106,15 @@ test('a stream plays at the stable URL on every node through a worker kill and a
         const s = await streamOf(cluster, viewerNode, built.admin, 'news');
         return s?.status === 'running' && s.nodeId !== placed.nodeId ? s : null;
       }, 30_000, 250);
-      await sleep(12_000);
+      await sleep(Math.max(0, killedAt + failoverMs + 12_000 - Date.now()));
+      const stallMs = stopStallWatch();
+      cluster.note(`hls.js: longest stall ${stallMs} ms (sampled every 250 ms) from the kill on`);
       const played = await browser.sample();
       assert.equal(played.fatal, null, `hls.js fatal error: ${played.fatal}; errors ${played.errors.join(', ')}`);
       assert.ok(played.currentTime - before.currentTime > 10, `currentTime advanced ${before.currentTime} -> ${played.currentTime}`);
       assert.equal(client.exited, false, `the ffmpeg client stopped: ${client.stderr}`);
       assert.ok(failoverMs < 10_000, `new segment ${failoverMs} ms after the kill`);
+      assert.ok(stallMs <= 1_000, `hls.js stood still ${stallMs} ms (target: at most 1 s)`);
 
       // Drain the new worker: the stream moves, make-before-break, without a gap.
       const second = await nameOf(cluster, names.filter((n) => n !== worker), after.nodeId!);
