@@ -115,7 +115,16 @@ export class Channels {
   async start(): Promise<void> {
     const killed = await this.supervisor.start();
     if (killed.length > 0) this.#c.log(`stopped ${killed.length} ffmpeg process(es) left from before this node restarted`);
-    this.#unsubscribe = this.#c.onStateChange(() => this.#scheduleReconcile());
+    // Most applied entries change nothing a worker or gateway cares about (a node enabled, a
+    // token created...): the state is immutable, so an unchanged table is the same object.
+    let seen: unknown[] = [];
+    this.#unsubscribe = this.#c.onStateChange(() => {
+      const state = this.#c.state();
+      const now = [state.assignments, state.streams, state.services, state.hls];
+      if (now.every((table, i) => table === seen[i])) return;
+      seen = now;
+      this.#scheduleReconcile();
+    });
     this.#fenceTimer = setInterval(() => this.#checkFence(), fenceCheckIntervalMs);
     this.poller.start();
     this.streamsLoop.start();
