@@ -9,7 +9,7 @@ const bareBuiltins = ['fs', 'fs/*', 'path', 'os', 'net', 'dgram', 'http', 'https
 
 // Pure logic: folders, and pure files inside adapter folders.
 const pureFolders = [
-  'consensus/core/**', 'node/placement/**', 'node/state/**',
+  'consensus/core/**', 'node/placement/**', 'node/state/**', 'node/iptv/**',
   'node/leader/autopilot.ts', 'node/leader/stream-decisions.ts', 'node/gossip/membership.ts', 'node/gossip/report.ts',
   // Issue 4: the decisions of the supervisor and the gateway (their adapters sit beside them).
   'node/supervisor/ffmpeg-args.ts', 'node/supervisor/restart-policy.ts', 'node/supervisor/source-choice.ts', 'node/supervisor/reconcile.ts',

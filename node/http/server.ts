@@ -19,6 +19,7 @@ import { serviceRoutes } from './routes/services.ts';
 import { streamRoutes } from './routes/streams.ts';
 import { placementRoutes } from './routes/placement.ts';
 import { streamLogRoutes } from './routes/stream-log.ts';
+import { importRoutes } from './routes/import.ts';
 import type { ClusterApi } from './service.ts';
 
 /** Retry-After (seconds) on 503 answers that mean "not now". */
@@ -66,6 +67,7 @@ export function buildServer(components: HttpServerComponents, init: HttpServerIn
   void app.register(policyRoutes, { api });
   void app.register(placementRoutes, { api });
   void app.register(streamLogRoutes, { api });
+  void app.register(importRoutes, { api });
   return app;
 }
 

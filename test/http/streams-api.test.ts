@@ -1,5 +1,7 @@
 // The channel API through app.inject() against a fake ClusterApi: streams, services, groups,
 // policy and node actions; defaults, validation (400 with the path or the reason), 404 and 409.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -11,6 +13,7 @@ import { adminApiToken, FakeApi, nowMs } from './fake-api.ts';
 // Answers are checked field by field; a loose type keeps the assertions readable.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
+const freeTv = join(import.meta.dirname, '../../../shared/data/m3u/free-tv_playlist.m3u8');
 const auth = { authorization: `Bearer ${adminApiToken.token}` };
 const servers: HttpServer[] = [];
 after(() => Promise.all(servers.map((app) => app.close())));
@@ -139,4 +142,53 @@ test('GET /api/v1/streams/:id/log: the worker\'s ffmpeg stderr tail; the interna
   api.logs.set('p2/news', ['[http @ 0x1] HTTP error 404 Not Found']);
   assert.deepEqual((await call('GET', '/api/v1/streams/news/log')).json(), { stream: 'news', nodeId: 'p2', epoch: 1, lines: ['[http @ 0x1] HTTP error 404 Not Found'] });
   assert.equal((await call('GET', '/internal/v1/streams/news/log')).statusCode, 401, 'an API token is not the internal token');
+});
+
+test('POST /api/v1/import/m3u: creates streams, skips what cannot be a source with the line and reason; dryRun creates nothing', async () => {
+  const { api } = serve();
+  const app = buildServer({ api });
+  servers.push(app);
+  const playlist = [
+    '#EXTM3U',
+    '#EXTINF:-1 tvg-id="News.us" group-title="News",News (720p)',
+    '#EXTVLCOPT:http-user-agent=Mozilla/5.0',
+    'http://host/news.m3u8',
+    '#EXTINF:-1,Local file',
+    'file:///etc/passwd',
+    '#EXTINF:-1,Program',
+    'pipe://ffmpeg -i http://x -f mpegts pipe:1',
+    '#EXTINF:-1,Twice',
+    'http://host/news.m3u8',
+    '#EXTINF:-1,Multicast',
+    'udp://239.0.0.1:1234',
+    '#EXTINF:-1,No URL',
+  ].join('\r\n');
+  const post = (query: string) => app.inject({ method: 'POST', url: `/api/v1/import/m3u${query}`, headers: { ...auth, 'content-type': 'audio/x-mpegurl' }, payload: playlist });
+  const dry = await post('?dryRun=true');
+  assert.equal(dry.statusCode, 200, dry.body);
+  assert.deepEqual(dry.json().created, ['news-us', 'multicast']);
+  assert.deepEqual(dry.json().skipped.map((s: Json) => [s.line, s.title]), [[5, 'Local file'], [7, 'Program'], [9, 'Twice'], [13, 'No URL']]);
+  assert.match(dry.json().skipped[0].reason, /"file:" is not allowed/);
+  assert.match(dry.json().skipped[2].reason, /same URL as line 2/);
+  assert.deepEqual(api.current.streams, {}, 'a dry run creates nothing');
+  const real = await post('');
+  assert.deepEqual(real.json().created, ['news-us', 'multicast']);
+  assert.deepEqual(api.current.streams['news-us']?.sources, [{ url: 'http://host/news.m3u8', priority: 0, userAgent: 'Mozilla/5.0', referrer: null }]);
+  assert.equal(api.current.streams['news-us']?.name, 'News (720p)');
+  assert.deepEqual((await post('')).json().created, ['news-us-2', 'multicast-2'], 'a second import gets new ids');
+  const json = await app.inject({ method: 'POST', url: '/api/v1/import/m3u', headers: auth, payload: { x: 1 } });
+  assert.equal(json.statusCode, 415);
+  assert.equal((await post('?service=nope')).statusCode, 400);
+});
+
+test('a real 550 KB playlist imports in a dry run, as text/plain too (counts as the file)', { skip: existsSync(freeTv) ? false : 'no ../shared/data/m3u here' }, async () => {
+  const { api } = serve();
+  const app = buildServer({ api });
+  servers.push(app);
+  const res = await app.inject({ method: 'POST', url: '/api/v1/import/m3u?dryRun=true', headers: { ...auth, 'content-type': 'text/plain' }, payload: readFileSync(freeTv, 'utf8') });
+  assert.equal(res.statusCode, 200, res.body.slice(0, 300));
+  const { created, skipped } = res.json() as { created: string[]; skipped: { reason: string }[] };
+  assert.equal(created.length + skipped.length, 2059, 'every entry is created or skipped');
+  assert.equal(new Set(created).size, created.length, 'unique ids');
+  assert.ok(skipped.some((s) => /not an absolute URL/.test(s.reason)), '"[NO PUBLIC STREAM]" lines are skipped');
 });
