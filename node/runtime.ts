@@ -91,6 +91,8 @@ export class NodeRuntime {
   readonly #dataDir: string;
   readonly #networkKey: Uint8Array;
   membership: MembershipSource;
+  /** Leader changes this node has seen since it started (for /metrics). */
+  leaderChanges = 0;
   /** The channel side (supervisor, gateway, streams loop), once started. */
   channels: Channels | null = null;
 
@@ -150,6 +152,11 @@ export class NodeRuntime {
       this.#log(`raft stopped: ${err.message}`);
       process.exitCode = 1;
       void this.stop();
+    });
+    let leaderId: NodeId | null = null;
+    this.driver.on('soft-state', (soft) => {
+      if (soft.leaderId !== leaderId && soft.leaderId !== null) this.leaderChanges++;
+      leaderId = soft.leaderId;
     });
     await this.driver.start();
     this.#stops.push(() => this.driver.stop());
@@ -283,6 +290,22 @@ function clusterApi(node: () => NodeRuntime): ClusterApi {
     membership: (id) => node().membership.member(id),
     streamFigures: (id) => node().membership.streamFigures(id),
     memberFigures: (id) => node().membership.memberFigures(id),
+    raftCounters: () => {
+      const s = node().driver.status();
+      return { commit: s.commit, applied: s.applied };
+    },
+    nodeCounters: () => {
+      const n = node();
+      const cache = n.channels?.cache.stats();
+      const poller = n.channels?.poller.stats();
+      return {
+        leaderChanges: n.leaderChanges,
+        gateway: cache === undefined || poller === undefined ? null : {
+          cacheSegments: cache.count, cacheBytes: cache.bytes, cacheHits: cache.hits, cacheMisses: cache.misses,
+          segmentsCopied: poller.segmentsCopied, bytesCopied: poller.bytesCopied, pollErrors: poller.pollErrors,
+        },
+      };
+    },
     localStreamLog: (streamId) => node().channels?.supervisor.stderrTail(streamId) ?? null,
     internalToken: () => node().channels?.internalToken ?? '',
     streamLog: async (nodeId, streamId) => {

@@ -20,6 +20,8 @@ import { streamRoutes } from './routes/streams.ts';
 import { placementRoutes } from './routes/placement.ts';
 import { streamLogRoutes } from './routes/stream-log.ts';
 import { importRoutes } from './routes/import.ts';
+import { metricsRoutes } from './routes/metrics.ts';
+import swagger from '@fastify/swagger';
 import type { ClusterApi } from './service.ts';
 
 /** Retry-After (seconds) on 503 answers that mean "not now". */
@@ -56,6 +58,15 @@ export function buildServer(components: HttpServerComponents, init: HttpServerIn
   }).withTypeProvider<TypeBoxTypeProvider>();
   installErrorHandler(app, { retryAfterS, bodyLimitBytes });
   const { api } = components;
+  // The OpenAPI document is made from the routes' own schemas (registered after this).
+  void app.register(swagger, {
+    openapi: {
+      info: { title: 'ottmesh', version: '1', description: 'The REST API every node serves. Authorization: Bearer <API token>, except health.' },
+      components: { securitySchemes: { apiToken: { type: 'http', scheme: 'bearer' } } },
+      security: [{ apiToken: [] }],
+    },
+  });
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   void app.register(healthRoutes, { api });
   void app.register(clusterRoutes, { api });
   void app.register(joinTokenRoutes, { api });
@@ -68,6 +79,7 @@ export function buildServer(components: HttpServerComponents, init: HttpServerIn
   void app.register(placementRoutes, { api });
   void app.register(streamLogRoutes, { api });
   void app.register(importRoutes, { api });
+  void app.register(metricsRoutes, { api });
   return app;
 }
 

@@ -4,6 +4,7 @@
 import type { ConfState, NodeId, Role } from '../../consensus/index.ts';
 import type { StreamFigures } from '../gossip/report.ts';
 import type { MemberFigures } from '../leader/placement-view.ts';
+import type { NodeCounters } from './routes/metrics.ts';
 import type { ApplyResult, ClusterState, Command, JoinTokenRecord } from '../state/index.ts';
 
 /** The Raft facts the API shows; RaftDriver.status() returns a superset. */
@@ -57,6 +58,10 @@ export interface ClusterApi {
   localStreamLog(streamId: string): readonly string[] | null;
   /** The node-to-node bearer token (an HMAC of the network key). */
   internalToken(): string;
+  /** Raft indexes on this node, for /metrics. */
+  raftCounters(): { commit: number; applied: number };
+  /** What this node counts itself, for /metrics. */
+  nodeCounters(): NodeCounters;
   /** Wall-clock time, stamped on commands as `atMs`. */
   nowMs(): number;
   /** The join token string a new node is given: encodeJoinToken (node/auth) with this

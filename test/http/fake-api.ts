@@ -98,6 +98,14 @@ export class FakeApi implements ClusterApi {
     return 'i'.repeat(64);
   }
 
+  raftCounters(): { commit: number; applied: number } {
+    return { commit: 12, applied: 11 };
+  }
+
+  nodeCounters(): { leaderChanges: number; gateway: null } {
+    return { leaderChanges: 2, gateway: null };
+  }
+
   nowMs(): number {
     return nowMs;
   }
