@@ -21,6 +21,7 @@ import { placementRoutes } from './routes/placement.ts';
 import { streamLogRoutes } from './routes/stream-log.ts';
 import { importRoutes } from './routes/import.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { sessionRoutes } from './routes/session.ts';
 import swagger from '@fastify/swagger';
 import type { ClusterApi } from './service.ts';
 
@@ -80,6 +81,7 @@ export function buildServer(components: HttpServerComponents, init: HttpServerIn
   void app.register(streamLogRoutes, { api });
   void app.register(importRoutes, { api });
   void app.register(metricsRoutes, { api });
+  void app.register(sessionRoutes, { api });
   return app;
 }
 

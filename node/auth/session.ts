@@ -1,0 +1,59 @@
+// Dashboard sessions: a signed, expiring cookie value that every node can check without shared
+// session storage: `s1.<base64url JSON {u, r, exp}>.<base64url HMAC-SHA256>`, signed with a key
+// every member derives from the cluster's secret (so a restart or another node accepts it, and
+// nothing else can make one). Logging out clears the cookie; a stolen one lasts until `exp`.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+import type { Role } from '../state/index.ts';
+
+export const sessionCookieName = 'ottmesh_session';
+export const sessionTtlMs = 12 * 3_600_000;
+const version = 's1';
+
+export interface Session {
+  readonly user: string;
+  readonly role: Role;
+  readonly expiresAtMs: number;
+}
+
+function mac(key: string, payload: string): string {
+  return createHmac('sha256', key).update(`${version}.${payload}`).digest('base64url');
+}
+
+export function signSession(session: Session, key: string): string {
+  const payload = Buffer.from(JSON.stringify({ u: session.user, r: session.role, exp: session.expiresAtMs })).toString('base64url');
+  return `${version}.${payload}.${mac(key, payload)}`;
+}
+
+/** The session a cookie value carries, or why not (null value: no session). */
+export function verifySession(value: string, key: string, nowMs: number): { ok: true; session: Session } | { ok: false; reason: string } {
+  const [v, payload, sig] = value.split('.');
+  if (v !== version || payload === undefined || sig === undefined) return { ok: false, reason: 'the session cookie is malformed: log in again' };
+  const expected = Buffer.from(mac(key, payload));
+  const given = Buffer.from(sig);
+  if (expected.length !== given.length || !timingSafeEqual(expected, given)) return { ok: false, reason: 'the session cookie is not valid for this cluster: log in again' };
+  let data: { u?: unknown; r?: unknown; exp?: unknown };
+  try {
+    data = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as typeof data;
+  } catch {
+    return { ok: false, reason: 'the session cookie is malformed: log in again' };
+  }
+  if (typeof data.u !== 'string' || data.r !== 'admin' || typeof data.exp !== 'number') return { ok: false, reason: 'the session cookie is malformed: log in again' };
+  if (data.exp <= nowMs) return { ok: false, reason: 'the session has expired: log in again' };
+  return { ok: true, session: { user: data.u, role: data.r, expiresAtMs: data.exp } };
+}
+
+/** The key sessions are signed with, from the cluster's internal secret. */
+export function sessionKeyFrom(internalSecret: string): string {
+  return createHmac('sha256', internalSecret).update('ottmesh/session/1').digest('hex');
+}
+
+/** The value of cookie `name` in a Cookie header, or null. */
+export function cookieValue(header: string | undefined, name: string): string | null {
+  if (header === undefined) return null;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return null;
+}

@@ -1,0 +1,61 @@
+// Dashboard login: a session cookie (HttpOnly, SameSite=Strict) accepted by the API like a
+// token; wrong passwords and unknown users get the same answer; attempts are rate limited;
+// forged, expired and logged-out cookies are refused.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { hashPassword, sessionKeyFrom, signSession } from '../../node/auth/index.ts';
+import { buildServer } from '../../node/http/index.ts';
+import type { HttpServer } from '../../node/http/index.ts';
+import { FakeApi, nowMs } from './fake-api.ts';
+
+const servers: HttpServer[] = [];
+after(() => Promise.all(servers.map((app) => app.close())));
+
+async function serve(): Promise<{ api: FakeApi; app: HttpServer }> {
+  const api = new FakeApi('p1', 'alpha');
+  api.current = { ...api.current, users: { admin: { name: 'admin', passwordHash: await hashPassword('correct horse'), role: 'admin' } } };
+  const app = buildServer({ api });
+  servers.push(app);
+  return { api, app };
+}
+
+test('log in, use the cookie for the API, log out', async () => {
+  const { app } = await serve();
+  const login = await app.inject({ method: 'POST', url: '/api/v1/login', payload: { username: 'admin', password: 'correct horse' } });
+  assert.equal(login.statusCode, 200);
+  const setCookie = String(login.headers['set-cookie']);
+  assert.match(setCookie, /^ottmesh_session=s1\.[^;]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=43200$/);
+  const cookie = setCookie.split(';')[0]!;
+  const me = await app.inject({ method: 'GET', url: '/api/v1/me', headers: { cookie } });
+  assert.deepEqual(me.json(), { user: 'admin', role: 'admin', via: 'session' });
+  assert.equal((await app.inject({ method: 'GET', url: '/api/v1/cluster', headers: { cookie } })).statusCode, 200);
+  const logout = await app.inject({ method: 'POST', url: '/api/v1/logout', headers: { cookie } });
+  assert.match(String(logout.headers['set-cookie']), /ottmesh_session=; .*Max-Age=0/);
+});
+
+test('wrong passwords and unknown users: the same 401; forged and expired cookies refused', async () => {
+  const { api, app } = await serve();
+  for (const payload of [{ username: 'admin', password: 'wrong' }, { username: 'nobody', password: 'x' }]) {
+    const res = await app.inject({ method: 'POST', url: '/api/v1/login', payload });
+    assert.equal(res.statusCode, 401);
+    assert.equal(res.json<{ message: string }>().message, 'wrong username or password');
+  }
+  const key = sessionKeyFrom(api.internalToken());
+  const forged = signSession({ user: 'admin', role: 'admin', expiresAtMs: nowMs + 60_000 }, 'another key');
+  const expired = signSession({ user: 'admin', role: 'admin', expiresAtMs: nowMs - 1 }, key);
+  const ghost = signSession({ user: 'ghost', role: 'admin', expiresAtMs: nowMs + 60_000 }, key);
+  for (const [value, message] of [[forged, /not valid for this cluster/], [expired, /expired/], [ghost, /no longer exists/], ['junk', /malformed/]] as const) {
+    const res = await app.inject({ method: 'GET', url: '/api/v1/me', headers: { cookie: `ottmesh_session=${value}` } });
+    assert.equal(res.statusCode, 401);
+    assert.match(res.json<{ message: string }>().message, message);
+  }
+});
+
+test('login attempts are limited per client address', async () => {
+  const { app } = await serve();
+  const codes: number[] = [];
+  for (let i = 0; i < 12; i++) codes.push((await app.inject({ method: 'POST', url: '/api/v1/login', payload: { username: 'admin', password: 'wrong' } })).statusCode);
+  assert.deepEqual(codes.slice(0, 10), Array(10).fill(401));
+  assert.deepEqual(codes.slice(10), [429, 429]);
+});
