@@ -29,6 +29,14 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard runs in the browser (plain script, no modules).
+    files: ['ui/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { window: 'readonly', document: 'readonly', location: 'readonly', fetch: 'readonly', FormData: 'readonly', EventSource: 'readonly', Node: 'readonly', Hls: 'readonly', alert: 'readonly', console: 'readonly' },
+    },
+  },
+  {
     files: pureFolders,
     rules: {
       'no-restricted-imports': ['error', {

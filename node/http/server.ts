@@ -22,6 +22,7 @@ import { streamLogRoutes } from './routes/stream-log.ts';
 import { importRoutes } from './routes/import.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { sessionRoutes } from './routes/session.ts';
+import { uiRoutes } from './routes/ui.ts';
 import swagger from '@fastify/swagger';
 import type { ClusterApi } from './service.ts';
 
@@ -82,6 +83,7 @@ export function buildServer(components: HttpServerComponents, init: HttpServerIn
   void app.register(importRoutes, { api });
   void app.register(metricsRoutes, { api });
   void app.register(sessionRoutes, { api });
+  void app.register(uiRoutes, { api });
   return app;
 }
 

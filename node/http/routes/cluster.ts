@@ -2,6 +2,7 @@
 // change acknowledged anywhere shows here, on any node.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import type { Static } from 'typebox';
 
 import { findNode, nodesSorted } from '../../state/index.ts';
 import { requireApiToken } from '../auth.ts';
@@ -36,6 +37,13 @@ export const clusterRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = asy
     schema: { response: { 200: ClusterBody, ...errorResponses } },
   }, async () => {
     await api.read();
+    return clusterView(api);
+  });
+};
+
+/** The cluster as this node has applied it and as gossip shows its members (also what the
+ *  dashboard's live events carry). */
+export function clusterView(api: ClusterApi): Static<typeof ClusterBody> {
     const state = api.state();
     const raft = api.raftStatus();
     const voters = new Set(raft.conf.voters);
@@ -58,5 +66,4 @@ export const clusterRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = asy
       };
     });
     return { clusterId: state.clusterId, term: raft.term, leader, nodes };
-  });
-};
+}

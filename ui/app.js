@@ -1,0 +1,215 @@
+// The dashboard: plain JavaScript against the REST API with the session cookie. Views follow
+// the URL hash; the cluster and the streams refresh from /api/v1/events (server-sent events).
+'use strict';
+
+const $ = (selector) => document.querySelector(selector);
+const text = (value) => (value === null || value === undefined ? '' : String(value));
+
+async function api(method, path, body, contentType) {
+  const init = { method, headers: {}, credentials: 'same-origin' };
+  if (body !== undefined) {
+    init.headers['content-type'] = contentType ?? 'application/json';
+    init.body = contentType === undefined ? JSON.stringify(body) : body;
+  }
+  const res = await fetch(path, init);
+  if (res.status === 401 && path !== '/api/v1/login') {
+    showLogin();
+    throw new Error('logged out');
+  }
+  const data = res.status === 204 ? null : await res.json().catch(() => null);
+  if (!res.ok) throw new Error(data?.message ?? `HTTP ${res.status}`);
+  return data;
+}
+
+function row(cells) {
+  const tr = document.createElement('tr');
+  for (const cell of cells) {
+    const td = document.createElement('td');
+    if (cell instanceof Node) td.append(cell);
+    else td.textContent = text(cell);
+    tr.append(td);
+  }
+  return tr;
+}
+
+function button(label, onClick) {
+  const b = document.createElement('button');
+  b.textContent = label;
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+function span(value, className) {
+  const s = document.createElement('span');
+  s.textContent = value;
+  s.className = className;
+  return s;
+}
+
+// ---- views ------------------------------------------------------------------------------------
+
+function showLogin() {
+  $('#nav').hidden = true;
+  for (const view of document.querySelectorAll('.view')) view.hidden = true;
+  $('#login').hidden = false;
+}
+
+function showView() {
+  const name = (location.hash || '#cluster').slice(1);
+  $('#login').hidden = true;
+  $('#nav').hidden = false;
+  for (const view of document.querySelectorAll('.view')) view.hidden = view.id !== name;
+}
+
+let nodeNames = {};
+
+function renderCluster(cluster) {
+  nodeNames = Object.fromEntries(cluster.nodes.map((n) => [n.id, n.name]));
+  $('#cluster-summary').textContent = `term ${cluster.term}, leader ${cluster.leader?.name ?? 'none'}`;
+  const body = $('#nodes tbody');
+  body.replaceChildren(...cluster.nodes.map((n) => row([
+    n.name, n.role, span(n.state + (n.enabled ? '' : ', disabled') + (n.draining ? ', draining' : ''), `state-${n.state}`),
+    `${n.cpuPct.toFixed(1)} %`, `${n.memPct.toFixed(1)} %`, n.streams, n.groups.join(', '),
+    actions(n),
+  ])));
+}
+
+function actions(n) {
+  const box = document.createElement('span');
+  const act = (action) => () => api('POST', `/api/v1/nodes/${n.id}/${action}`).catch((err) => alert(err.message));
+  box.append(
+    n.enabled && !n.draining ? button('Drain', act('drain')) : button('Enable', act('enable')),
+    ' ',
+    n.enabled ? button('Disable', act('disable')) : '',
+  );
+  return box;
+}
+
+function renderStreams(streams) {
+  const body = $('#stream-table tbody');
+  body.replaceChildren(...streams.map((s) => row([
+    s.id, s.name, span(s.status, `status-${s.status}`), nodeNames[s.nodeId] ?? text(s.nodeId),
+    s.bitrateKbps === null ? '' : `${Math.round(s.bitrateKbps)} kb/s`, s.restarts, s.source ?? '',
+    button('Open', () => openStream(s)),
+  ])));
+}
+
+let player = null;
+
+async function openStream(s) {
+  $('#detail').hidden = false;
+  $('#detail-title').textContent = `${s.name} (${s.id}) at ${location.origin}${s.url}`;
+  const video = $('#preview');
+  if (player !== null) player.destroy();
+  if (window.Hls && Hls.isSupported()) {
+    player = new Hls();
+    player.loadSource(s.url);
+    player.attachMedia(video);
+  } else {
+    video.src = s.url;
+  }
+  video.play().catch(() => {});
+  try {
+    const why = await api('GET', `/api/v1/placement/explain?stream=${encodeURIComponent(s.id)}`);
+    $('#explain tbody').replaceChildren(...why.nodes.map((n) => row([
+      n.name + (n.nodeId === why.nodeId ? ' (chosen)' : ''), n.feasible ? 'fits' : n.reason?.message ?? '', n.score === null ? '' : n.score.toFixed(3),
+    ])));
+  } catch (err) {
+    $('#explain tbody').replaceChildren(row([err.message]));
+  }
+  try {
+    const log = await api('GET', `/api/v1/streams/${encodeURIComponent(s.id)}/log`);
+    $('#log').textContent = log.lines.join('\n') || '(no output yet)';
+  } catch (err) {
+    $('#log').textContent = err.message;
+  }
+}
+
+// ---- live updates -----------------------------------------------------------------------------
+
+let events = null;
+
+function listen() {
+  if (events !== null) events.close();
+  events = new EventSource('/api/v1/events');
+  events.addEventListener('snapshot', (e) => {
+    const data = JSON.parse(e.data);
+    renderCluster(data.cluster);
+    renderStreams(data.streams);
+  });
+  events.addEventListener('error', () => {
+    // The browser reconnects by itself; a 401 means the session ended.
+    fetch('/api/v1/me', { credentials: 'same-origin' }).then((r) => { if (r.status === 401) { events.close(); showLogin(); } });
+  });
+}
+
+// ---- forms ------------------------------------------------------------------------------------
+
+$('#login-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const form = new FormData(e.target);
+  try {
+    await api('POST', '/api/v1/login', { username: form.get('username'), password: form.get('password') });
+    $('#login-error').textContent = '';
+    start();
+  } catch (err) {
+    $('#login-error').textContent = err.message;
+  }
+});
+
+$('#logout').addEventListener('click', async () => {
+  await api('POST', '/api/v1/logout').catch(() => {});
+  events?.close();
+  showLogin();
+});
+
+$('#stream-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const form = new FormData(e.target);
+  try {
+    await api('POST', '/api/v1/streams', {
+      id: form.get('id'), name: form.get('name'), sources: [{ url: form.get('url') }], profile: 'copy',
+      policy: form.get('hotStandby') ? { hotStandby: true } : {},
+    });
+    $('#stream-error').textContent = '';
+    e.target.reset();
+  } catch (err) {
+    $('#stream-error').textContent = err.message;
+  }
+});
+
+async function importM3u(dryRun) {
+  try {
+    const result = await api('POST', `/api/v1/import/m3u?dryRun=${dryRun}`, $('#m3u').value, 'audio/x-mpegurl');
+    const list = (items) => items.map((i) => `<li>${escapeHtml(i)}</li>`).join('');
+    $('#m3u-result').innerHTML = `<p>${dryRun ? 'Would create' : 'Created'} ${result.created.length}, skipped ${result.skipped.length}.</p>` +
+      `<ul>${list(result.created)}</ul><ul>${list(result.skipped.map((s) => `line ${s.line} ${s.title}: ${s.reason}`))}</ul>`;
+  } catch (err) {
+    $('#m3u-result').textContent = err.message;
+  }
+}
+
+function escapeHtml(value) {
+  return text(value).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
+}
+
+$('#m3u-preview').addEventListener('click', () => importM3u(true));
+$('#m3u-import').addEventListener('click', () => importM3u(false));
+
+$('#token-create').addEventListener('click', async () => {
+  try {
+    const t = await api('POST', '/api/v1/join-tokens', {});
+    $('#join-command').textContent = `ottmesh join ${t.token} --data-dir /var/lib/ottmesh --host <this server's address>\n\n(valid until ${t.expiresAt}, ${t.uses} use)`;
+  } catch (err) {
+    $('#join-command').textContent = err.message;
+  }
+});
+
+window.addEventListener('hashchange', showView);
+
+async function start() {
+  showView();
+  listen();
+}
+
+fetch('/api/v1/me', { credentials: 'same-origin' }).then((r) => (r.ok ? start() : showLogin()), showLogin);
