@@ -22,6 +22,12 @@ import { memberIds } from './state/index.ts';
 import { AutopilotLoop } from './leader/autopilot-loop.ts';
 import { Channels } from './channels.ts';
 import { hlsRoutes } from './hls/index.ts';
+import type { ProbeAnswer } from './http/index.ts';
+import { LineRing } from './supervisor/line-ring.ts';
+import { probeSource, probeTimeoutMs } from './supervisor/probe.ts';
+
+/** Lines of this node's own log kept for the dashboard. */
+const nodeLogLines = 500;
 import type { Membership } from './leader/autopilot-loop.ts';
 
 /** Raft timing: 50 ms ticks, elections after 0.6-1.2 s of silence, heartbeats every tick.
@@ -91,6 +97,8 @@ export class NodeRuntime {
   readonly #dataDir: string;
   readonly #networkKey: Uint8Array;
   membership: MembershipSource;
+  /** The last lines this node logged (troubleshooting from the dashboard). */
+  readonly logTail = new LineRing(nodeLogLines);
   /** Leader changes this node has seen since it started (for /metrics). */
   leaderChanges = 0;
   /** The channel side (supervisor, gateway, streams loop), once started. */
@@ -99,7 +107,11 @@ export class NodeRuntime {
   private constructor(parts: { init: RuntimeInit; store: LevelLogStore; machine: ClusterStateMachine; host: P2pHost; driver: RaftDriver; http: HttpServer }) {
     this.peerId = parts.init.peerId;
     this.config = parts.init.config;
-    this.#log = parts.init.log;
+    // Every line this node logs is also kept for GET /api/v1/nodes/:id/log.
+    this.#log = (line) => {
+      this.logTail.push(`${new Date().toISOString()} ${line}`);
+      parts.init.log(line);
+    };
     this.#dataDir = parts.init.paths.root;
     this.#networkKey = parts.init.networkKey;
     this.#store = parts.store;
@@ -245,6 +257,24 @@ export class NodeRuntime {
     return { ok: true, clusterId: state.clusterId, members: nodesSorted(state).map((n) => ({ id: n.id, addrs: n.addrs, httpUrl: n.httpUrl })) };
   }
 
+  /** A node-to-node request to member `nodeId`'s /internal routes; null when it does not
+   *  answer 200 within `timeoutMs`. */
+  async askNode<T>(nodeId: NodeId, method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = 3_000): Promise<T | null> {
+    const url = findNode(this.machine.current(), nodeId)?.httpUrl;
+    if (url === undefined || this.channels === null) return null;
+    try {
+      const res = await fetch(`${url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${this.channels.internalToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      return res.status === 200 ? ((await res.json()) as T) : null;
+    } catch {
+      return null;
+    }
+  }
+
   /** Propose through the leader (here, or forwarded to it by Raft) and resolve once applied
    *  here, so this node's state then shows the write. */
   propose(command: Command): Promise<ApplyResult> {
@@ -311,16 +341,19 @@ function clusterApi(node: () => NodeRuntime): ClusterApi {
     streamLog: async (nodeId, streamId) => {
       const n = node();
       if (nodeId === n.peerId) return n.channels?.supervisor.stderrTail(streamId) ?? [];
-      const url = findNode(n.machine.current(), nodeId)?.httpUrl;
-      if (url === undefined || n.channels === null) return null;
-      try {
-        const res = await fetch(`${url}/internal/v1/streams/${encodeURIComponent(streamId)}/log`, {
-          headers: { authorization: `Bearer ${n.channels.internalToken}` }, signal: AbortSignal.timeout(3_000),
-        });
-        return res.status === 200 ? ((await res.json()) as { lines: string[] }).lines : null;
-      } catch {
-        return null;
-      }
+      const answer = await n.askNode<{ lines: string[] }>(nodeId, 'GET', `/internal/v1/streams/${encodeURIComponent(streamId)}/log`);
+      return answer?.lines ?? null;
+    },
+    nodeLog: async (nodeId) => {
+      const n = node();
+      if (nodeId === n.peerId) return n.logTail.lines();
+      return (await n.askNode<{ lines: string[] }>(nodeId, 'GET', '/internal/v1/node/log'))?.lines ?? null;
+    },
+    probe: async (nodeId, source) => {
+      const n = node();
+      if (nodeId === n.peerId) return probeSource(source);
+      const body = { url: source.url, userAgent: source.userAgent, referrer: source.referrer };
+      return n.askNode<ProbeAnswer>(nodeId, 'POST', '/internal/v1/probe', body, probeTimeoutMs + 5_000);
     },
     nowMs: () => Date.now(),
     newJoinTokenString: (record, secret) => {

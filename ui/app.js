@@ -81,6 +81,17 @@ function actions(n) {
     n.enabled && !n.draining ? button('Drain', act('drain')) : button('Enable', act('enable')),
     ' ',
     n.enabled ? button('Disable', act('disable')) : '',
+    ' ',
+    button('Log', async () => {
+      $('#node-log-title').hidden = false;
+      $('#node-log').hidden = false;
+      $('#node-log-title').textContent = `${n.name}: last log lines`;
+      try {
+        $('#node-log').textContent = (await api('GET', `/api/v1/nodes/${n.id}/log`)).lines.join('\n');
+      } catch (err) {
+        $('#node-log').textContent = err.message;
+      }
+    }),
   );
   return box;
 }
@@ -109,6 +120,18 @@ async function openStream(s) {
     video.src = s.url;
   }
   video.play().catch(() => {});
+  $('#probe-result').hidden = true;
+  $('#probe').onclick = async () => {
+    $('#probe-result').hidden = false;
+    $('#probe-result').textContent = 'probing (a few seconds)...';
+    try {
+      const source = s.config.sources[0];
+      const r = await api('POST', '/api/v1/probe', { url: source.url, userAgent: source.userAgent, referrer: source.referrer, ...(s.nodeId ? { nodeId: s.nodeId } : {}) });
+      $('#probe-result').textContent = `${r.ok ? 'OK' : 'FAILED'} in ${r.ms} ms on ${nodeNames[r.nodeId] ?? r.nodeId}\n${(r.ok ? r.streams : r.lines).join('\n')}`;
+    } catch (err) {
+      $('#probe-result').textContent = err.message;
+    }
+  };
   try {
     const why = await api('GET', `/api/v1/placement/explain?stream=${encodeURIComponent(s.id)}`);
     $('#explain tbody').replaceChildren(...why.nodes.map((n) => row([

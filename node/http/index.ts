@@ -1,7 +1,7 @@
 // The HTTP API's public face.
 export { buildServer, defaultBodyLimitBytes, listen } from './server.ts';
 export type { HttpServer, HttpServerComponents, HttpServerInit } from './server.ts';
-export type { ClusterApi, MemberView, RaftView } from './service.ts';
+export type { ClusterApi, MemberView, ProbeAnswer, RaftView } from './service.ts';
 export { AddressUnavailableError, ApiError, CommandRefusedError, PortInUseError, UnauthorizedError, WriteTimeoutError } from './errors.ts';
 export { defaultRetryAfterS } from './server.ts';
 export { defaultJoinTokenTtlS, joinTokenTtlSMax, joinTokenUsesMax } from './routes/join-tokens.ts';

@@ -23,6 +23,7 @@ import { importRoutes } from './routes/import.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { uiRoutes } from './routes/ui.ts';
+import { troubleshootRoutes } from './routes/troubleshoot.ts';
 import swagger from '@fastify/swagger';
 import type { ClusterApi } from './service.ts';
 
@@ -84,6 +85,7 @@ export function buildServer(components: HttpServerComponents, init: HttpServerIn
   void app.register(metricsRoutes, { api });
   void app.register(sessionRoutes, { api });
   void app.register(uiRoutes, { api });
+  void app.register(troubleshootRoutes, { api });
   return app;
 }
 

@@ -5,7 +5,15 @@ import type { ConfState, NodeId, Role } from '../../consensus/index.ts';
 import type { StreamFigures } from '../gossip/report.ts';
 import type { MemberFigures } from '../leader/placement-view.ts';
 import type { NodeCounters } from './routes/metrics.ts';
-import type { ApplyResult, ClusterState, Command, JoinTokenRecord } from '../state/index.ts';
+import type { ApplyResult, ClusterState, Command, JoinTokenRecord, SourceRecord } from '../state/index.ts';
+
+/** What probing a source found (node/supervisor/probe.ts). */
+export interface ProbeAnswer {
+  readonly ok: boolean;
+  readonly streams: readonly string[];
+  readonly lines: readonly string[];
+  readonly ms: number;
+}
 
 /** The Raft facts the API shows; RaftDriver.status() returns a superset. */
 export interface RaftView {
@@ -56,6 +64,10 @@ export interface ClusterApi {
   streamLog(nodeId: NodeId, streamId: string): Promise<readonly string[] | null>;
   /** The same, from this node's own supervisor (null: it does not run the stream). */
   localStreamLog(streamId: string): readonly string[] | null;
+  /** Probe a source on node `nodeId` (this one, or asked over /internal); null: no answer. */
+  probe(nodeId: NodeId, source: SourceRecord): Promise<ProbeAnswer | null>;
+  /** The tail of node `nodeId`'s own log (this one, or asked over /internal); null: no answer. */
+  nodeLog(nodeId: NodeId): Promise<readonly string[] | null>;
   /** The node-to-node bearer token (an HMAC of the network key). */
   internalToken(): string;
   /** Raft indexes on this node, for /metrics. */

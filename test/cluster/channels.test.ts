@@ -79,6 +79,13 @@ test('a stream plays at the stable URL on every node through a worker kill and a
       const log = await cluster.request(viewerNode, 'GET', '/api/v1/streams/news/log', { token: built.admin });
       assert.equal(log?.status, 200, `the worker's ffmpeg log through another node: ${log?.body}`);
       assert.ok(Array.isArray((JSON.parse(log.body) as { lines: unknown }).lines));
+      const probe = await cluster.request(viewerNode, 'POST', '/api/v1/probe', { token: built.admin, body: { url: source.url, nodeId: placed.nodeId }, timeoutMs: 30_000 });
+      assert.equal(probe?.status, 200, probe?.body);
+      const probed = JSON.parse(probe.body) as { ok: boolean; streams: string[]; nodeId: string };
+      assert.deepEqual([probed.ok, probed.nodeId], [true, placed.nodeId], probe.body);
+      assert.ok(probed.streams.some((s) => /Video: h264/.test(s)), 'the probe names the source\'s video stream');
+      const nodeLog = await cluster.request(viewerNode, 'GET', `/api/v1/nodes/${placed.nodeId}/log`, { token: built.admin });
+      assert.match(nodeLog?.body ?? '', /assigned to|running/, 'the worker node\'s log, asked through another node');
 
       for (const name of names) {
         const w = new PlaylistWatcher(cluster.nodes.get(name)!.httpUrl, 'news');

@@ -94,6 +94,16 @@ export class FakeApi implements ClusterApi {
     return this.logs.get(`${this.nodeId}/${streamId}`) ?? null;
   }
 
+  probed: { nodeId: string; url: string }[] = [];
+  async probe(nodeId: string, source: { url: string }): Promise<{ ok: boolean; streams: string[]; lines: string[]; ms: number } | null> {
+    this.probed.push({ nodeId, url: source.url });
+    return nodeId === 'p9' ? null : { ok: true, streams: ['Stream #0:0: Video: h264'], lines: [], ms: 5 };
+  }
+
+  async nodeLog(nodeId: string): Promise<readonly string[] | null> {
+    return nodeId === this.nodeId ? ['node started'] : null;
+  }
+
   internalToken(): string {
     return 'i'.repeat(64);
   }

@@ -192,3 +192,17 @@ test('a real 550 KB playlist imports in a dry run, as text/plain too (counts as 
   assert.equal(new Set(created).size, created.length, 'unique ids');
   assert.ok(skipped.some((s) => /not an absolute URL/.test(s.reason)), '"[NO PUBLIC STREAM]" lines are skipped');
 });
+
+test('troubleshooting: probe a source on a chosen node; a node log tail; bad URLs and unknown nodes refused', async () => {
+  const { api, call } = serve();
+  const probed = await call('POST', '/api/v1/probe', { url: 'udp://239.0.0.1:1234', nodeId: 'p2' });
+  assert.equal(probed.statusCode, 200);
+  assert.deepEqual(probed.json(), { nodeId: 'p2', ok: true, streams: ['Stream #0:0: Video: h264'], lines: [], ms: 5 });
+  assert.deepEqual(api.probed, [{ nodeId: 'p2', url: 'udp://239.0.0.1:1234' }]);
+  assert.equal((await call('POST', '/api/v1/probe', { url: 'udp://239.0.0.1:1234' })).json().nodeId, 'p1', 'this node by default');
+  assert.match((await call('POST', '/api/v1/probe', { url: 'pipe:cat' })).json().message, /not allowed/);
+  assert.equal((await call('POST', '/api/v1/probe', { url: 'http://h/x', nodeId: 'p7' })).statusCode, 404);
+  assert.deepEqual((await call('GET', '/api/v1/nodes/p1/log')).json(), { nodeId: 'p1', lines: ['node started'] });
+  assert.equal((await call('GET', '/api/v1/nodes/p2/log')).statusCode, 502, 'a node that does not answer');
+  assert.equal((await call('GET', '/internal/v1/node/log')).statusCode, 401);
+});
