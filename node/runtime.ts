@@ -24,6 +24,7 @@ import { Channels } from './channels.ts';
 import { hlsRoutes } from './hls/index.ts';
 import type { ProbeAnswer } from './http/index.ts';
 import { LineRing } from './supervisor/line-ring.ts';
+import { historySampleEveryMs, LoadHistory } from './gossip/history.ts';
 import { probeSource, probeTimeoutMs } from './supervisor/probe.ts';
 
 /** Lines of this node's own log kept for the dashboard. */
@@ -97,6 +98,8 @@ export class NodeRuntime {
   readonly #dataDir: string;
   readonly #networkKey: Uint8Array;
   membership: MembershipSource;
+  /** Every member's load over the last hour, for the dashboard's charts. */
+  readonly loadHistory = new LoadHistory();
   /** The last lines this node logged (troubleshooting from the dashboard). */
   readonly logTail = new LineRing(nodeLogLines);
   /** Leader changes this node has seen since it started (for /metrics). */
@@ -223,6 +226,12 @@ export class NodeRuntime {
     this.#stops.push(unsubscribe);
     await channels.start();
     this.#stops.push(() => channels.stop());
+    const sampleLoad = () => this.loadHistory.sample(Date.now(), new Map(Object.keys(this.machine.current().nodes).map((id) => {
+      const m = this.membership.memberFigures(id);
+      return [id, { host: m.host, streams: m.streams.length }];
+    })));
+    const historyTimer = setInterval(sampleLoad, historySampleEveryMs);
+    this.#stops.push(() => clearInterval(historyTimer));
     const autopilot = new AutopilotLoop({ driver: this.driver, state: () => this.machine.current(), membership: () => this.membership, log: this.#log }, {});
     autopilot.start();
     this.#stops.push(() => autopilot.stop());
@@ -344,6 +353,7 @@ function clusterApi(node: () => NodeRuntime): ClusterApi {
       const answer = await n.askNode<{ lines: string[] }>(nodeId, 'GET', `/internal/v1/streams/${encodeURIComponent(streamId)}/log`);
       return answer?.lines ?? null;
     },
+    loadHistory: (nodeId) => node().loadHistory.of(nodeId),
     nodeLog: async (nodeId) => {
       const n = node();
       if (nodeId === n.peerId) return n.logTail.lines();

@@ -69,7 +69,7 @@ function renderCluster(cluster) {
   const body = $('#nodes tbody');
   body.replaceChildren(...cluster.nodes.map((n) => row([
     n.name, n.role, span(n.state + (n.enabled ? '' : ', disabled') + (n.draining ? ', draining' : ''), `state-${n.state}`),
-    `${n.cpuPct.toFixed(1)} %`, `${n.memPct.toFixed(1)} %`, n.streams, n.groups.join(', '),
+    `${n.cpuPct.toFixed(1)} %`, `${n.memPct.toFixed(1)} %`, chart(n.id), n.streams, n.groups.join(', '),
     actions(n),
   ])));
 }
@@ -148,6 +148,43 @@ async function openStream(s) {
   }
 }
 
+// ---- charts: each node's last hour, refreshed every 10 s ----------------------------------------
+
+const histories = {};
+let historyFetchedAt = 0;
+
+async function refreshHistories(ids) {
+  if (Date.now() - historyFetchedAt < 10_000) return;
+  historyFetchedAt = Date.now();
+  for (const id of ids) {
+    try {
+      histories[id] = (await api('GET', `/api/v1/nodes/${id}/history`)).samples;
+    } catch {
+      // shown empty until the next refresh
+    }
+  }
+}
+
+/** An inline SVG: cpu (blue) and memory (grey) over the samples, 0-100 %. */
+function chart(id) {
+  const samples = histories[id] ?? [];
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', '0 0 120 30');
+  svg.setAttribute('width', '120');
+  svg.setAttribute('height', '30');
+  for (const [field, color] of [['memPct', '#a7aaad'], ['cpuPct', '#2271b1']]) {
+    if (samples.length < 2) continue;
+    const points = samples.map((s, i) => `${(i / (samples.length - 1)) * 120},${30 - (s[field] / 100) * 30}`).join(' ');
+    const line = document.createElementNS(ns, 'polyline');
+    line.setAttribute('points', points);
+    line.setAttribute('fill', 'none');
+    line.setAttribute('stroke', color);
+    svg.append(line);
+  }
+  return svg;
+}
+
 // ---- live updates -----------------------------------------------------------------------------
 
 let events = null;
@@ -158,6 +195,7 @@ function listen() {
   events.addEventListener('snapshot', (e) => {
     const data = JSON.parse(e.data);
     renderCluster(data.cluster);
+    void refreshHistories(data.cluster.nodes.map((n) => n.id));
     renderStreams(data.streams);
   });
   events.addEventListener('error', () => {

@@ -2,6 +2,7 @@
 // (main.ts) implements with the Raft driver, the state machine, gossip and p2p, and tests
 // implement with a fake. Routes see nothing else.
 import type { ConfState, NodeId, Role } from '../../consensus/index.ts';
+import type { LoadSample } from '../gossip/history.ts';
 import type { StreamFigures } from '../gossip/report.ts';
 import type { MemberFigures } from '../leader/placement-view.ts';
 import type { NodeCounters } from './routes/metrics.ts';
@@ -68,6 +69,8 @@ export interface ClusterApi {
   probe(nodeId: NodeId, source: SourceRecord): Promise<ProbeAnswer | null>;
   /** The tail of node `nodeId`'s own log (this one, or asked over /internal); null: no answer. */
   nodeLog(nodeId: NodeId): Promise<readonly string[] | null>;
+  /** Member `nodeId`'s load over the last hour (samples of its gossip reports). */
+  loadHistory(nodeId: NodeId): readonly LoadSample[];
   /** The node-to-node bearer token (an HMAC of the network key). */
   internalToken(): string;
   /** Raft indexes on this node, for /metrics. */

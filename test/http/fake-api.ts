@@ -104,6 +104,10 @@ export class FakeApi implements ClusterApi {
     return nodeId === this.nodeId ? ['node started'] : null;
   }
 
+  loadHistory(): { atMs: number; cpuPct: number; memPct: number; netRxBytesPerS: number; netTxBytesPerS: number; streams: number }[] {
+    return [{ atMs: nowMs, cpuPct: 10, memPct: 20, netRxBytesPerS: 1, netTxBytesPerS: 2, streams: 0 }];
+  }
+
   internalToken(): string {
     return 'i'.repeat(64);
   }

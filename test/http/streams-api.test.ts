@@ -206,3 +206,9 @@ test('troubleshooting: probe a source on a chosen node; a node log tail; bad URL
   assert.equal((await call('GET', '/api/v1/nodes/p2/log')).statusCode, 502, 'a node that does not answer');
   assert.equal((await call('GET', '/internal/v1/node/log')).statusCode, 401);
 });
+
+test('GET /api/v1/nodes/:id/history: the load samples of the last hour', async () => {
+  const { call } = serve();
+  assert.deepEqual((await call('GET', '/api/v1/nodes/p2/history')).json().samples[0], { atMs: nowMs, cpuPct: 10, memPct: 20, netRxBytesPerS: 1, netTxBytesPerS: 2, streams: 0 });
+  assert.equal((await call('GET', '/api/v1/nodes/p9/history')).statusCode, 404);
+});

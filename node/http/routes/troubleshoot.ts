@@ -1,6 +1,7 @@
 // Troubleshooting from one place: POST /api/v1/probe reads a few seconds of a source on a chosen
 // node (its ffmpeg, its network: where the stream would run) and says what came in or why not;
-// GET /api/v1/nodes/:id/log is the tail of a node's own log. Other nodes are asked node to node
+// GET /api/v1/nodes/:id/log is the tail of a node's own log; GET /api/v1/nodes/:id/history its
+// load over the last hour. Other nodes are asked node to node
 // (/internal, with the internal token).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -21,6 +22,9 @@ const ProbeBody = Type.Object({
 const ProbeReply = Type.Object({ nodeId: Type.String(), ok: Type.Boolean(), streams: Type.Array(Type.String()), lines: Type.Array(Type.String()), ms: Type.Number() });
 const NodeParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 const LogReply = Type.Object({ nodeId: Type.String(), lines: Type.Array(Type.String()) });
+const HistoryReply = Type.Object({ nodeId: Type.String(), samples: Type.Array(Type.Object({
+  atMs: Type.Number(), cpuPct: Type.Number(), memPct: Type.Number(), netRxBytesPerS: Type.Number(), netTxBytesPerS: Type.Number(), streams: Type.Number(),
+})) });
 
 export const troubleshootRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = async (app, { api }) => {
   const auth = requireApiToken(api);
@@ -46,6 +50,12 @@ export const troubleshootRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> 
     const lines = await api.nodeLog(id);
     if (lines === null) throw new ApiError(502, `node ${api.state().nodes[id]?.name ?? id} did not answer: is it up?`);
     return { nodeId: id, lines: [...lines] };
+  });
+
+  app.get('/api/v1/nodes/:id/history', { onRequest: auth, schema: { params: NodeParams, response: { 200: HistoryReply, ...errorResponses } } }, async (request) => {
+    const { id } = request.params;
+    if (!Object.hasOwn(api.state().nodes, id)) throw new ApiError(404, `no node ${id} in this cluster`);
+    return { nodeId: id, samples: [...api.loadHistory(id)] };
   });
 
   app.post('/internal/v1/probe', { schema: { body: ProbeBody } }, async (request) => {
