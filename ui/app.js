@@ -266,11 +266,65 @@ $('#token-create').addEventListener('click', async () => {
   }
 });
 
-window.addEventListener('hashchange', showView);
+async function loadPolicy() {
+  try {
+    const [policy, services, groups] = await Promise.all([api('GET', '/api/v1/policy'), api('GET', '/api/v1/services'), api('GET', '/api/v1/groups')]);
+    $('#policy-json').value = JSON.stringify(policy.policy, null, 2);
+    $('#services tbody').replaceChildren(...services.map((s) => row([s.id, s.name, JSON.stringify(s.policy), `${s.hls.segmentS} s x ${s.hls.windowSegments}, ${s.hls.mode}`, s.streams.join(', ')])));
+    $('#groups tbody').replaceChildren(...groups.map((g) => row([g.name, g.priority, g.nodes.map((id) => nodeNames[id] ?? id).join(', ')])));
+  } catch (err) {
+    $('#policy-result').textContent = err.message;
+  }
+}
+
+function policyFromEditor() {
+  try {
+    return JSON.parse($('#policy-json').value || '{}');
+  } catch (err) {
+    throw new Error(`the policy is not valid JSON: ${err.message}`, { cause: err });
+  }
+}
+
+$('#policy-plan').addEventListener('click', async () => {
+  try {
+    const plan = await api('POST', '/api/v1/placement/plan', { policy: policyFromEditor() });
+    $('#policy-result').textContent = plan.moves.length === 0 ? 'Nothing would move.' :
+      plan.moves.map((m) => `${m.streamId}: ${m.kind} ${nodeNames[m.from] ?? m.from ?? '-'} -> ${nodeNames[m.to] ?? m.to ?? '-'} (${m.why})`).join('\n') +
+      (plan.unplaced > 0 ? `\n${plan.unplaced} stream(s) would have no node` : '');
+  } catch (err) {
+    $('#policy-result').textContent = err.message;
+  }
+});
+
+$('#policy-save').addEventListener('click', async () => {
+  try {
+    await api('PUT', '/api/v1/policy', { policy: policyFromEditor() });
+    $('#policy-result').textContent = 'Saved.';
+  } catch (err) {
+    $('#policy-result').textContent = err.message;
+  }
+});
+
+$('#group-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const form = new FormData(e.target);
+  try {
+    await api('PUT', `/api/v1/groups/${encodeURIComponent(form.get('name'))}`, { priority: Number(form.get('priority')) });
+    await loadPolicy();
+  } catch (err) {
+    $('#policy-result').textContent = err.message;
+  }
+});
+
+window.addEventListener('hashchange', () => {
+  showView();
+  if (location.hash === '#policy') void loadPolicy();
+});
 
 async function start() {
   showView();
   listen();
+  if (location.hash === '#policy') void loadPolicy();
 }
 
 fetch('/api/v1/me', { credentials: 'same-origin' }).then((r) => (r.ok ? start() : showLogin()), showLogin);

@@ -50,6 +50,13 @@ test('the dashboard: log in, add a stream and watch it play, preview an import, 
       await page.waitForSelector('#explain tbody tr >> text=(chosen)');
       await page.screenshot({ path: join(artifacts, 'dashboard-stream.png'), fullPage: true });
 
+      await page.goto(`${cluster.nodes.get('n1')!.httpUrl}/#policy`);
+      await page.fill('#policy-json', '{"strategy": "binpack"}');
+      await page.click('#policy-plan');
+      await page.waitForSelector('#policy-result >> text=Nothing would move.');
+      await page.click('#policy-save');
+      await page.waitForSelector('#policy-result >> text=Saved.');
+
       await page.goto(`${cluster.nodes.get('n1')!.httpUrl}/#import`);
       await page.fill('#m3u', '#EXTM3U\n#EXTINF:-1,One\nhttp://127.0.0.1:9/one.ts\n#EXTINF:-1,Bad\nfile:///etc/passwd\n');
       await page.click('#m3u-preview');
