@@ -24,6 +24,8 @@ import { metricsRoutes } from './routes/metrics.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { uiRoutes } from './routes/ui.ts';
 import { troubleshootRoutes } from './routes/troubleshoot.ts';
+import { lineRoutes } from './routes/lines.ts';
+import { xtreamRoutes } from './routes/xtream.ts';
 import swagger from '@fastify/swagger';
 import type { ClusterApi } from './service.ts';
 
@@ -86,6 +88,8 @@ export function buildServer(components: HttpServerComponents, init: HttpServerIn
   void app.register(sessionRoutes, { api });
   void app.register(uiRoutes, { api });
   void app.register(troubleshootRoutes, { api });
+  void app.register(lineRoutes, { api });
+  void app.register(xtreamRoutes, { api });
   return app;
 }
 

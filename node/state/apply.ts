@@ -6,6 +6,7 @@ import { joinTokenProblem } from './join.ts';
 import { groupsProblem, nameProblem } from './names.ts';
 import { findNodeByName } from './selectors.ts';
 import { settingsProblem } from './settings.ts';
+import * as lines from './lines-apply.ts';
 import * as streams from './streams-apply.ts';
 import { isInitialized, own, withEntry, withoutEntries, withoutEntry } from './state.ts';
 import type { ApplyResult, ClusterState, Command, JoinTokenRecord, NodeRecord } from './types.ts';
@@ -54,6 +55,9 @@ export function apply(state: ClusterState, command: Command): Applied {
     case 'SealStream': return streams.sealStream(state, command);
     case 'SwitchStream': return streams.switchStream(state, command);
     case 'UnassignStream': return streams.unassignStream(state, command);
+    case 'CreateLine': return lines.createLine(state, command);
+    case 'UpdateLine': return lines.updateLine(state, command);
+    case 'DeleteLine': return lines.deleteLine(state, command);
     default: throw new UnknownCommandError((command as { type?: unknown }).type);
   }
 }

@@ -3,7 +3,7 @@
 import { Compile } from 'typebox/compile';
 import type { TLocalizedValidationError } from 'typebox/error';
 
-import { emptyChannels } from './state.ts';
+import { emptyChannels, emptyLines } from './state.ts';
 import { CorruptCommandError, CorruptSnapshotError, InvalidCommandError, UnknownCommandError } from './errors.ts';
 import { commandSchemas, ClusterStateSchema } from './schema.ts';
 import type { CommandType } from './schema.ts';
@@ -66,6 +66,8 @@ export function decodeState(bytes: Uint8Array): ClusterState {
   }
   // Snapshots from before issue 4 have no channel fields: they start empty.
   if (typeof state === 'object' && state !== null && !('streams' in state)) state = { ...emptyChannels, ...state };
+  // Snapshots from before issue 5 have no viewer lines.
+  if (typeof state === 'object' && state !== null && !('lines' in state)) state = { ...emptyLines, ...state };
   if (!stateValidator.Check(state)) throw new CorruptSnapshotError(`the cluster state snapshot is damaged: ${describe(stateValidator.Errors(state))}`);
   const decoded = state as ClusterState;
   const misfiled = misfiledKey(decoded);

@@ -14,7 +14,8 @@ export type { Proposer } from './propose.ts';
 export { findApiToken, findJoinToken, findNode, findNodeByName, isMember, memberIds, nodesSorted, usableJoinTokens } from './selectors.ts';
 export { defaultSettings, settingsProblem } from './settings.ts';
 export { emptyState, isInitialized } from './state.ts';
-export { defaultHls, emptyChannels } from './state.ts';
+export { defaultHls, emptyChannels, emptyLines } from './state.ts';
+export { lineActive, lineConnectionsMax, lineProblem, linesMax, usernamePattern } from './lines-apply.ts';
 export type * from './stream-types.ts';
 export { sourceSchemes } from './stream-types.ts';
 export {

@@ -5,7 +5,7 @@ import { Type } from 'typebox';
 import type { Static, TSchema } from 'typebox';
 
 import type { Assignment, HlsSettings, ServiceRecord, StreamRecord } from './stream-types.ts';
-import type { ApiTokenRecord, ClusterSettings, ClusterState, Command, JoinTokenRecord, NodeRecord, UserRecord } from './types.ts';
+import type { ApiTokenRecord, ClusterSettings, ClusterState, Command, JoinTokenRecord, LineRecord, NodeRecord, UserRecord } from './types.ts';
 
 /** Bounds on what one command may carry, so one entry cannot bloat every replica. */
 export const idLengthMax = 128;
@@ -76,6 +76,12 @@ export const AssignmentSchema = Type.Object({
   next: Type.Union([Type.Object({ nodeId: Id, epoch: Epoch }, closed), Type.Null()]), sealed: Type.Boolean(), sinceMs: Ms,
 }, closed);
 
+// Viewer lines (issue 5); the value rules are in lines-apply.ts.
+export const LineRecordSchema = Type.Object({
+  username: Type.String({ minLength: 1, maxLength: 64 }), passwordHash: Type.String({ minLength: 1, maxLength: urlLengthMax }),
+  maxConnections: Type.Integer({ minimum: 1 }), expiresAtMs: Type.Union([Ms, Type.Null()]), enabled: Type.Boolean(), createdAtMs: Ms,
+}, closed);
+
 /** One schema per command type, so a decode error names the field of the right command (a
  *  union's errors list every alternative). */
 export const commandSchemas = {
@@ -101,6 +107,9 @@ export const commandSchemas = {
   SealStream: command('SealStream', { streamId: Slug, epoch: Epoch }),
   SwitchStream: command('SwitchStream', { streamId: Slug, epoch: Epoch, base: Type.Integer({ minimum: 0 }), firstIndex: Type.Integer({ minimum: 0 }) }),
   UnassignStream: command('UnassignStream', { streamId: Slug }),
+  CreateLine: command('CreateLine', { line: LineRecordSchema }),
+  UpdateLine: command('UpdateLine', { line: LineRecordSchema }),
+  DeleteLine: command('DeleteLine', { username: Type.String({ minLength: 1, maxLength: 64 }) }),
 } as const;
 
 export type CommandType = Command['type'];
@@ -121,6 +130,7 @@ export const ClusterStateSchema = Type.Object({
   nodeAdmin: Type.Record(Type.String(), NodeAdminSchema),
   assignments: Type.Record(Type.String(), AssignmentSchema),
   lastEpoch: Epoch,
+  lines: Type.Record(Type.String(), LineRecordSchema),
 }, closed);
 
 function command<const T extends string, const P extends Record<string, TSchema>>(type: T, fields: P) {
@@ -136,7 +146,7 @@ const schemasMatchContract: [
   Admits<typeof UserRecordSchema, UserRecord>, Admits<typeof ApiTokenRecordSchema, ApiTokenRecord>,
   Admits<typeof ClusterSettingsSchema, ClusterSettings>, Admits<typeof ClusterStateSchema, ClusterState>,
   Admits<typeof StreamRecordSchema, StreamRecord>, Admits<typeof ServiceRecordSchema, ServiceRecord>,
-  Admits<typeof HlsSettingsSchema, HlsSettings>, Admits<typeof AssignmentSchema, Assignment>,
+  Admits<typeof HlsSettingsSchema, HlsSettings>, Admits<typeof AssignmentSchema, Assignment>, Admits<typeof LineRecordSchema, LineRecord>,
   AllTrue<{ [K in CommandType]: Admits<(typeof commandSchemas)[K], Extract<Command, { type: K }>> }[CommandType]>,
-] = [true, true, true, true, true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true, true, true, true, true];
 void schemasMatchContract;

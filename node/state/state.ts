@@ -13,9 +13,12 @@ export const emptyChannels = {
   streams: {}, services: {}, groups: {}, policy: {}, hls: defaultHls, nodeAdmin: {}, assignments: {}, lastEpoch: 0,
 } as const satisfies Partial<ClusterState>;
 
+/** The viewer lines before any exists (also what a snapshot from before issue 5 lacks). */
+export const emptyLines = { lines: {} } as const satisfies Partial<ClusterState>;
+
 /** The state before InitCluster: no cluster id, no members, default settings. */
 export function emptyState(): ClusterState {
-  return { clusterId: '', nodes: {}, joinTokens: {}, users: {}, apiTokens: {}, settings: defaultSettings, ...emptyChannels };
+  return { clusterId: '', nodes: {}, joinTokens: {}, users: {}, apiTokens: {}, settings: defaultSettings, ...emptyChannels, ...emptyLines };
 }
 
 /** True once InitCluster has been applied. */

@@ -50,6 +50,21 @@ export interface ApiTokenRecord {
   readonly createdAtMs: number;
 }
 
+/** A viewer line (issue 5): the account an IPTV player logs in with on the Xtream Codes surface
+ *  (node/http/routes/xtream.ts). Keyed by username. */
+export interface LineRecord {
+  /** [A-Za-z0-9._-], it appears in player URLs (/live/<user>/<pass>/<id>.ts). */
+  readonly username: string;
+  /** scrypt, `scrypt$N$r$p$salt$hash` (node/auth hashPassword): hashed by the API, never here. */
+  readonly passwordHash: string;
+  /** Simultaneous viewers the line may have (reported to players as max_connections). */
+  readonly maxConnections: number;
+  /** null: never expires. */
+  readonly expiresAtMs: number | null;
+  readonly enabled: boolean;
+  readonly createdAtMs: number;
+}
+
 export interface ClusterSettings {
   /** Voters the autopilot keeps: 3, or 5 when configured and there are enough nodes. */
   readonly votersTarget: 3 | 5;
@@ -88,6 +103,8 @@ export interface ClusterState {
   readonly assignments: Readonly<Record<string, Assignment>>;
   /** The last epoch handed out (epochs are cluster-wide, so a number names one worker's run). */
   readonly lastEpoch: number;
+  /** Viewer lines by username (issue 5). Absent from older snapshots: decoded as empty. */
+  readonly lines: Readonly<Record<string, LineRecord>>;
 }
 
 export type Command =
@@ -119,7 +136,11 @@ export type Command =
   | { readonly type: 'SealStream'; readonly atMs: number; readonly streamId: string; readonly epoch: number }
   /** The second worker (of `epoch`) takes over, its segment k public as `base + k - firstIndex`. */
   | { readonly type: 'SwitchStream'; readonly atMs: number; readonly streamId: string; readonly epoch: number; readonly base: number; readonly firstIndex: number }
-  | { readonly type: 'UnassignStream'; readonly atMs: number; readonly streamId: string };
+  | { readonly type: 'UnassignStream'; readonly atMs: number; readonly streamId: string }
+  // Viewer lines (node/state/lines-apply.ts). createdAtMs is the command's atMs on create and kept on update.
+  | { readonly type: 'CreateLine'; readonly atMs: number; readonly line: LineRecord }
+  | { readonly type: 'UpdateLine'; readonly atMs: number; readonly line: LineRecord }
+  | { readonly type: 'DeleteLine'; readonly atMs: number; readonly username: string };
 
 /** What applying a command did, for whoever proposed it. */
 export type ApplyResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };
