@@ -5,7 +5,7 @@ export type { NewApiToken } from './api-token.ts';
 export { InvalidJoinTokenError, MalformedApiTokenError, PasswordHashFormatError } from './errors.ts';
 export { decodeJoinToken, encodeJoinToken, joinTokenFormatVersion, joinTokenLengthMax, newJoinSecret } from './join-token.ts';
 export type { JoinTokenPayload, NewJoinSecret } from './join-token.ts';
-export { generatePassword, generatedPasswordLength, hashPassword, verifyPassword } from './password.ts';
+export { dummyPasswordHash, generatePassword, generatedPasswordLength, hashPassword, verifyPassword } from './password.ts';
 export { hashSecret, newSecret, newTokenId, sameHash } from './secrets.ts';
 export { cookieValue, sessionCookieName, sessionKeyFrom, sessionTtlMs, signSession, verifySession } from './session.ts';
 export type { Session } from './session.ts';

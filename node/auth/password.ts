@@ -20,6 +20,10 @@ const parallelPMax = 16;
 const passwordAlphabet = 'abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 export const generatedPasswordLength = 24;
 
+/** A well-formed hash that matches no password: checked when the user does not exist, so that
+ *  the answer takes as long as for a wrong password (no telling which names exist). */
+export const dummyPasswordHash = `scrypt$${scryptCostN}$${scryptBlockSizeR}$${scryptParallelP}$${'A'.repeat(22)}==$${'A'.repeat(43)}=`;
+
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(saltBytes);
   const hash = await derive(password, salt, scryptCostN, scryptBlockSizeR, scryptParallelP, hashBytes);

@@ -77,9 +77,9 @@ export function decodeState(bytes: Uint8Array): ClusterState {
 
 /** Every record must sit under its own id (name for users). */
 function misfiledKey(state: ClusterState): string | null {
-  const tables: [string, Readonly<Record<string, { id?: string; name?: string; streamId?: string }>>, 'id' | 'name' | 'streamId'][] = [
+  const tables: [string, Readonly<Record<string, { id?: string; name?: string; streamId?: string; username?: string }>>, 'id' | 'name' | 'streamId' | 'username'][] = [
     ['nodes', state.nodes, 'id'], ['joinTokens', state.joinTokens, 'id'], ['users', state.users, 'name'], ['apiTokens', state.apiTokens, 'id'],
-    ['streams', state.streams, 'id'], ['services', state.services, 'id'], ['groups', state.groups, 'name'], ['assignments', state.assignments, 'streamId'],
+    ['streams', state.streams, 'id'], ['services', state.services, 'id'], ['groups', state.groups, 'name'], ['assignments', state.assignments, 'streamId'], ['lines', state.lines, 'username'],
   ];
   for (const [table, records, field] of tables) {
     for (const [key, record] of Object.entries(records)) {

@@ -5,7 +5,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import rateLimit from '@fastify/rate-limit';
 import { Type } from 'typebox';
 
-import { sessionCookieName, sessionKeyFrom, sessionTtlMs, signSession, verifyPassword } from '../../auth/index.ts';
+import { dummyPasswordHash, sessionCookieName, sessionKeyFrom, sessionTtlMs, signSession, verifyPassword } from '../../auth/index.ts';
 import { principalOf, requireApiToken } from '../auth.ts';
 import { UnauthorizedError } from '../errors.ts';
 import { errorResponses } from '../schemas.ts';
@@ -28,7 +28,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = asy
     const users = api.state().users;
     const user = Object.hasOwn(users, username) ? users[username]! : null;
     // The same answer and about the same time whether or not the user exists.
-    const ok = await verifyPassword(password, user?.passwordHash ?? dummyHash);
+    const ok = await verifyPassword(password, user?.passwordHash ?? dummyPasswordHash);
     if (user === null || !ok) throw new UnauthorizedError('wrong username or password');
     const value = signSession({ user: user.name, role: user.role, expiresAtMs: api.nowMs() + sessionTtlMs }, sessionKeyFrom(api.internalToken()));
     void reply.header('set-cookie', `${sessionCookieName}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${sessionTtlMs / 1000}`);
@@ -42,6 +42,3 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = asy
 
   app.get('/api/v1/me', { onRequest: requireApiToken(api), schema: { response: { 200: Me, ...errorResponses } } }, async (request) => principalOf(request));
 };
-
-/** A valid scrypt hash of a random password, checked when the user does not exist. */
-const dummyHash = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';

@@ -12,7 +12,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 
-import { verifyPassword } from '../../auth/index.ts';
+import { dummyPasswordHash, verifyPassword } from '../../auth/index.ts';
 import { signedQuery } from '../../hls/signing.ts';
 import { deniedLogin, liveCategories, liveStreams, m3uPlus, serverInfo, streamOfNumber, userInfo } from '../../iptv/xtream.ts';
 import { lineActive } from '../../state/index.ts';
@@ -50,7 +50,11 @@ export const xtreamRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = asyn
     if (username === undefined || password === undefined) return null;
     const state = api.state();
     const line = Object.hasOwn(state.lines, username) ? state.lines[username]! : null;
-    if (line === null || !lineActive(line, api.nowMs())) return null;
+    if (line === null || !lineActive(line, api.nowMs())) {
+      // As slow as a wrong password, so the answer does not tell which lines exist.
+      await verifyPassword(password, dummyPasswordHash);
+      return null;
+    }
     const key = createHash('sha256').update(`${username}\0${password}`).digest('hex');
     if (verified.get(key) === line.passwordHash) return line;
     if (!(await verifyPassword(password, line.passwordHash))) return null;
