@@ -51,9 +51,12 @@ test('the dashboard: log in, add a stream and watch it play, preview an import, 
       await page.screenshot({ path: join(artifacts, 'dashboard-stream.png'), fullPage: true });
 
       await page.goto(`${cluster.nodes.get('n1')!.httpUrl}/#policy`);
+      // The editor is filled with the current policy ("{}") once loaded: edit after that.
+      await page.waitForFunction('document.getElementById("policy-json").value !== ""');
       await page.fill('#policy-json', '{"strategy": "binpack"}');
       await page.click('#policy-plan');
-      await page.waitForSelector('#policy-result >> text=Nothing would move.');
+      await page.waitForFunction('document.getElementById("policy-result").textContent !== ""');
+      assert.equal(await page.textContent('#policy-result'), 'Nothing would move.');
       await page.click('#policy-save');
       await page.waitForSelector('#policy-result >> text=Saved.');
 
