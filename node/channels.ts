@@ -10,6 +10,7 @@ import { clusterFromState, HlsPoller, internalTokenFromNetworkKey, SegmentCache 
 import type { HlsRoutesOptions } from './hls/index.ts';
 import type { MemberFigures } from './leader/placement-view.ts';
 import { StreamsLoop } from './leader/streams-loop.ts';
+import { hlsOf } from './state/index.ts';
 import type { ApplyResult, ClusterState, Command, NodeId } from './state/index.ts';
 import { Supervisor, workerListSize } from './supervisor/index.ts';
 import type { StreamSpec } from './supervisor/index.ts';
@@ -49,8 +50,7 @@ export function desiredStreams(state: ClusterState, selfId: NodeId): Map<string,
     if (epoch === null) continue;
     const stream = Object.hasOwn(state.streams, a.streamId) ? state.streams[a.streamId]! : null;
     if (stream === null || !stream.enabled) continue;
-    const service = stream.serviceId !== null && Object.hasOwn(state.services, stream.serviceId) ? state.services[stream.serviceId]! : null;
-    const hls = service?.hls ?? state.hls;
+    const hls = hlsOf(state, stream);
     desired.set(stream.id, {
       streamId: stream.id, epoch, sources: stream.sources, profile: stream.profile, segmentS: hls.segmentS, listSize: workerListSize(hls.windowSegments),
     });

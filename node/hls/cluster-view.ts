@@ -1,5 +1,6 @@
 // What the gateway needs to know of the cluster, and its usual source: the applied state.
 // A narrow interface so the gateway can be tested (and benchmarked) without a cluster.
+import { hlsOf } from '../state/index.ts';
 import type { Assignment, ClusterState, HlsSettings, NodeId } from '../state/index.ts';
 
 export interface GatewayCluster {
@@ -26,9 +27,7 @@ export function clusterFromState(state: () => ClusterState, selfId: NodeId): Gat
     hlsSettings: (streamId) => {
       const s = state();
       const stream = has(s.streams, streamId);
-      if (stream === null) return null;
-      const service = stream.serviceId === null ? null : has(s.services, stream.serviceId);
-      return service?.hls ?? s.hls;
+      return stream === null ? null : hlsOf(s, stream);
     },
     httpUrl: (nodeId) => has(state().nodes, nodeId)?.httpUrl ?? null,
     peerIds: () => Object.keys(state().nodes).filter((id) => id !== selfId).sort(),

@@ -3,7 +3,7 @@
 import type { HostFigures, StreamFigures } from '../gossip/report.ts';
 import { place, resolvePolicy } from '../placement/index.ts';
 import type { NodeView, Plan, PlacementInput, StreamCost, StreamDemand } from '../placement/index.ts';
-import { defaultNodeAdmin } from '../state/index.ts';
+import { defaultNodeAdmin, serviceOf } from '../state/index.ts';
 import type { ClusterState, NodeId, Policy, Profile, StreamRecord } from '../state/index.ts';
 
 /** What gossip says about one member. */
@@ -23,8 +23,7 @@ export function estimatedCost(profile: Profile): StreamCost {
 }
 
 export function streamPolicy(state: ClusterState, stream: StreamRecord): Policy {
-  const service = stream.serviceId === null || !Object.hasOwn(state.services, stream.serviceId) ? null : state.services[stream.serviceId]!;
-  return resolvePolicy(state.policy, service?.policy ?? null, stream.policy);
+  return resolvePolicy(state.policy, serviceOf(state, stream)?.policy ?? null, stream.policy);
 }
 
 /** Placement's view of the cluster: every member with its admin state and measured load, every

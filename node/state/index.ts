@@ -11,7 +11,7 @@ export type { ChangeListener } from './machine.ts';
 export { groupsPerNodeMax, groupsProblem, isoFromMs, nameLengthMax, nameProblem } from './names.ts';
 export { proposeCommand } from './propose.ts';
 export type { Proposer } from './propose.ts';
-export { findApiToken, findJoinToken, findNode, findNodeByName, isMember, memberIds, nodesSorted, usableJoinTokens } from './selectors.ts';
+export { findApiToken, findJoinToken, findNode, findNodeByName, hlsOf, isMember, memberIds, nodesSorted, serviceOf, usableJoinTokens } from './selectors.ts';
 export { defaultSettings, settingsProblem } from './settings.ts';
 export { emptyState, isInitialized } from './state.ts';
 export { defaultHls, emptyChannels, emptyLines } from './state.ts';

@@ -1,6 +1,7 @@
 // Read-only views of the cluster state for the API, gating, autopilot and the CLI. Pure; every
 // function returns data the caller may keep (the state is immutable).
 import { own } from './state.ts';
+import type { HlsSettings, ServiceRecord, StreamRecord } from './stream-types.ts';
 import type { ApiTokenRecord, ClusterState, JoinTokenRecord, NodeId, NodeRecord } from './types.ts';
 
 /** Members sorted by name, then id: the order tables and the API show. */
@@ -44,4 +45,14 @@ export function usableJoinTokens(state: ClusterState, atMs: number): JoinTokenRe
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The service a stream belongs to, or null (none, or not in the state). */
+export function serviceOf(state: ClusterState, stream: StreamRecord): ServiceRecord | null {
+  return stream.serviceId === null ? null : own(state.services, stream.serviceId) ?? null;
+}
+
+/** The HLS settings that apply to a stream: its service's, or the cluster's. */
+export function hlsOf(state: ClusterState, stream: StreamRecord): HlsSettings {
+  return serviceOf(state, stream)?.hls ?? state.hls;
 }

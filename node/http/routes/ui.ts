@@ -1,10 +1,9 @@
 // The dashboard every node serves: / and /ui/* (static files from ui/, hls.js from its npm
 // package, read once at start and answered from memory), and GET /api/v1/events: server-sent
 // events with the cluster and the streams every second while the page is open.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { existsSync } from 'node:fs';
 
 import type { FastifyPluginAsync } from 'fastify';
 

@@ -15,7 +15,7 @@ import { Type } from 'typebox';
 import { dummyPasswordHash, verifyPassword } from '../../auth/index.ts';
 import { signedQuery } from '../../hls/signing.ts';
 import { deniedLogin, liveCategories, liveStreams, m3uPlus, serverInfo, streamOfNumber, userInfo } from '../../iptv/xtream.ts';
-import { lineActive } from '../../state/index.ts';
+import { hlsOf, lineActive } from '../../state/index.ts';
 import type { ClusterState, LineRecord, StreamRecord } from '../../state/index.ts';
 import type { ClusterApi } from '../service.ts';
 
@@ -114,8 +114,7 @@ export const xtreamRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = asyn
 
 /** The stable playlist path of `stream`, signed when its service signs viewer URLs. */
 export function playlistUrl(state: ClusterState, stream: StreamRecord, nowMs: number): string {
-  const service = stream.serviceId !== null && Object.hasOwn(state.services, stream.serviceId) ? state.services[stream.serviceId] : undefined;
-  const secret = (service?.hls ?? state.hls).signingSecret;
+  const secret = hlsOf(state, stream).signingSecret;
   const path = `/live/${stream.id}/index.m3u8`;
   return secret === null ? path : `${path}?${signedQuery(secret, stream.id, Math.floor(nowMs / 1000) + signedRedirectTtlS)}`;
 }
