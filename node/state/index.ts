@@ -15,6 +15,7 @@ export { findApiToken, findJoinToken, findNode, findNodeByName, hlsOf, isMember,
 export { defaultSettings, settingsProblem } from './settings.ts';
 export { emptyState, isInitialized } from './state.ts';
 export { defaultHls, emptyChannels, emptyLines } from './state.ts';
+export { epgUrlsMax } from './schema.ts';
 export { lineActive, lineConnectionsMax, lineProblem, linesMax, usernamePattern } from './lines-apply.ts';
 export type * from './stream-types.ts';
 export { sourceSchemes } from './stream-types.ts';

@@ -67,7 +67,8 @@ export const StreamRecordSchema = Type.Object({
   id: Slug, name: Text, sources: Type.Array(SourceSchema, { maxItems: 16 }), profile: ProfileSchema, serviceId: Type.Union([Slug, Type.Null()]),
   pinGroup: OptionalText, pinNode: Type.Union([Id, Type.Null()]), priority: Type.Integer(), enabled: Type.Boolean(), policy: PolicyOverrideSchema, createdAtMs: Ms,
 }, closed);
-export const ServiceRecordSchema = Type.Object({ id: Slug, name: Text, policy: PolicyOverrideSchema, hls: HlsSettingsSchema, createdAtMs: Ms }, closed);
+export const epgUrlsMax = 8;
+export const ServiceRecordSchema = Type.Object({ id: Slug, name: Text, policy: PolicyOverrideSchema, hls: HlsSettingsSchema, epgUrls: Type.Optional(Type.Array(Url, { maxItems: epgUrlsMax })), createdAtMs: Ms }, closed);
 const GroupRecordSchema = Type.Object({ name: Text, priority: Type.Integer() }, closed);
 const NodeAdminSchema = Type.Object({ draining: Type.Boolean(), weight: Type.Number() }, closed);
 const Epoch = Type.Integer({ minimum: 0 });

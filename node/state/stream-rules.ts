@@ -103,5 +103,7 @@ export function serviceProblem(service: ServiceRecord): string | null {
   const id = slugProblem('service id', service.id);
   if (id !== null) return id;
   if (service.name.trim() === '') return 'service name is empty';
+  const badEpg = (service.epgUrls ?? []).find((u) => !/^https?:\/\/[^\s/]+/i.test(u));
+  if (badEpg !== undefined) return `epgUrls: ${JSON.stringify(badEpg)} is not an http(s) URL of an XMLTV guide`;
   return policyProblem(service.policy) ?? hlsProblem(service.hls);
 }

@@ -62,6 +62,8 @@ export interface ServiceRecord {
   readonly name: string;
   readonly policy: PolicyOverride;
   readonly hls: HlsSettings;
+  /** XMLTV guides (http/https) for this service's channels, merged by tvg-id; absent: none. */
+  readonly epgUrls?: readonly string[];
   readonly createdAtMs: number;
 }
 

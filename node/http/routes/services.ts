@@ -3,7 +3,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 
-import { defaultHls, serviceProblem } from '../../state/index.ts';
+import { defaultHls, epgUrlsMax, serviceProblem } from '../../state/index.ts';
 import type { HlsSettings, PolicyOverride, ServiceRecord } from '../../state/index.ts';
 import { requireApiToken } from '../auth.ts';
 import { ApiError, CommandRefusedError } from '../errors.ts';
@@ -13,15 +13,16 @@ import { HlsPatchBody, policyOverrideBody } from './policy.ts';
 
 const Slug = Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' });
 const Params = Type.Object({ id: Slug });
-const fields = { name: Type.String({ minLength: 1, maxLength: 256 }), policy: policyOverrideBody({ default: {} }), hls: Type.Partial(HlsPatchBody, { additionalProperties: false, default: {} }) };
+const fields = { name: Type.String({ minLength: 1, maxLength: 256 }), policy: policyOverrideBody({ default: {} }), hls: Type.Partial(HlsPatchBody, { additionalProperties: false, default: {} }),
+  epgUrls: Type.Array(Type.String({ maxLength: 512 }), { maxItems: epgUrlsMax, default: [], description: 'XMLTV guides (http/https) for the channels of this service' }) };
 const CreateBody = Type.Object({ id: Slug, ...fields }, { additionalProperties: false });
 const PatchBody = Type.Partial(Type.Object(fields), { additionalProperties: false, minProperties: 1 });
-const ServiceView = Type.Object({ id: Type.String(), name: Type.String(), policy: Type.Unknown(), hls: Type.Unknown(), streams: Type.Array(Type.String()) });
+const ServiceView = Type.Object({ id: Type.String(), name: Type.String(), policy: Type.Unknown(), hls: Type.Unknown(), epgUrls: Type.Array(Type.String()), streams: Type.Array(Type.String()) });
 
 export const serviceRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = async (app, { api }) => {
   const auth = requireApiToken(api);
   const view = (s: ServiceRecord) => ({
-    id: s.id, name: s.name, policy: s.policy, hls: s.hls,
+    id: s.id, name: s.name, policy: s.policy, hls: s.hls, epgUrls: [...(s.epgUrls ?? [])],
     streams: Object.values(api.state().streams).filter((st) => st.serviceId === s.id).map((st) => st.id).sort(),
   });
   const found = (id: string): ServiceRecord => {
@@ -50,7 +51,7 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = asy
   app.post('/api/v1/services', { onRequest: auth, schema: { body: CreateBody, response: { 201: ServiceView, ...errorResponses } } }, async (request, reply) => {
     const atMs = api.nowMs();
     const b = request.body;
-    const service = checked({ id: b.id, name: b.name, policy: b.policy as PolicyOverride, hls: { ...defaultHls, ...(b.hls as Partial<HlsSettings>) }, createdAtMs: atMs });
+    const service = checked({ id: b.id, name: b.name, policy: b.policy as PolicyOverride, hls: { ...defaultHls, ...(b.hls as Partial<HlsSettings>) }, epgUrls: b.epgUrls, createdAtMs: atMs });
     await propose({ type: 'CreateService', atMs, service });
     return reply.code(201).send(view(found(service.id)));
   });
@@ -59,6 +60,7 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = asy
     const b = request.body;
     const service = checked({
       ...old, ...(b.name === undefined ? {} : { name: b.name }), ...(b.policy === undefined ? {} : { policy: b.policy as PolicyOverride }),
+      ...(b.epgUrls === undefined ? {} : { epgUrls: b.epgUrls }),
       hls: { ...old.hls, ...(b.hls as Partial<HlsSettings> | undefined) },
     });
     await propose({ type: 'UpdateService', atMs: api.nowMs(), service });
