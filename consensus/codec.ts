@@ -34,9 +34,23 @@ const MAX_VARINT_BYTES = 8; // 56 bits: enough for any safe integer
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();
 
+/** Scratch space shared by all encodes: they run synchronously one at a time, so one buffer
+ *  serves them all and each encode allocates only its exact-size result (many small
+ *  ArrayBuffers, each a malloc and a GC sweep, were a large share of a busy node's CPU). */
+const scratchStartBytes = 16 * 1024;
+/** A scratch grown past this (a large snapshot) is let go after use instead of kept. */
+const scratchKeepBytes = 1024 * 1024;
+let scratch = new Uint8Array(scratchStartBytes);
+
 class Writer {
-  #buf = new Uint8Array(64);
-  #len = 0;
+  #buf = scratch;
+  #len: number;
+
+  /** `headroom` zero bytes come first in the result, for a caller's own header. */
+  constructor(headroom = 0) {
+    this.#buf.fill(0, 0, headroom);
+    this.#len = headroom;
+  }
 
   #reserve(n: number): void {
     if (this.#len + n <= this.#buf.length) return;
@@ -65,21 +79,46 @@ class Writer {
     this.#len += b.byteLength;
   }
   str(s: string): void {
-    this.bytes(utf8Encoder.encode(s));
+    // Short strings (node ids, contexts) are written in place: room for a 2-byte length, the
+    // UTF-8 bytes, then the length is fixed up (moving the bytes back one when it fits in one).
+    const most = s.length * 3;
+    if (most >= 0x4000) {
+      this.bytes(utf8Encoder.encode(s));
+      return;
+    }
+    this.#reserve(2 + most);
+    const at = this.#len;
+    const { written } = utf8Encoder.encodeInto(s, this.#buf.subarray(at + 2, at + 2 + most));
+    if (written < 0x80) {
+      this.#buf.copyWithin(at + 1, at + 2, at + 2 + written);
+      this.#buf[at] = written;
+      this.#len = at + 1 + written;
+    } else {
+      this.#buf[at] = (written % 0x80) | 0x80;
+      this.#buf[at + 1] = Math.floor(written / 0x80);
+      this.#len = at + 2 + written;
+    }
   }
+  /** The encoded bytes (a copy: the scratch is reused by the next encode). */
   done(): Uint8Array {
-    return this.#buf.slice(0, this.#len);
+    const out = this.#buf.slice(0, this.#len);
+    // Keep a grown buffer for next time, unless it grew huge.
+    scratch = this.#buf.length <= scratchKeepBytes ? this.#buf : new Uint8Array(scratchStartBytes);
+    return out;
   }
 }
 
 class Reader {
   readonly #buf: Uint8Array;
   readonly #what: string;
+  /** bytes() returns views into #buf instead of copies: only for a buffer owned by the result. */
+  readonly #views: boolean;
   #pos = 0;
 
-  constructor(buf: Uint8Array, what: string) {
+  constructor(buf: Uint8Array, what: string, views = false) {
     this.#buf = buf;
     this.#what = what;
+    this.#views = views;
   }
   fail(problem: string): never {
     throw new CodecError(`cannot decode ${this.#what} (${this.#buf.byteLength} bytes): ${problem} at offset ${this.#pos}`);
@@ -110,16 +149,20 @@ class Reader {
     if (b > 1) this.fail(`flag byte ${b} is neither 0 nor 1`);
     return b === 1;
   }
-  /** A copy: the caller may reuse or mutate the input buffer afterwards. */
+  /** A copy (the caller may reuse or mutate the input buffer afterwards), or a view in views mode. */
   bytes(): Uint8Array {
+    const view = this.#view();
+    return this.#views ? view : new Uint8Array(view);
+  }
+  #view(): Uint8Array {
     const n = this.uint();
     if (n > this.left()) this.fail(`length ${n} runs past the end`);
-    const out = new Uint8Array(this.#buf.subarray(this.#pos, this.#pos + n));
+    const out = this.#buf.subarray(this.#pos, this.#pos + n);
     this.#pos += n;
     return out;
   }
   str(): string {
-    const raw = this.bytes();
+    const raw = this.#view();
     try {
       return utf8Decoder.decode(raw);
     } catch {
@@ -223,14 +266,14 @@ function readMessage(r: Reader): Message {
   return { type, from, to, term, logTerm, index, entries, commit, reject, rejectHint, rejectTerm, snapshot, context };
 }
 
-function encode<T>(tag: number, write: (w: Writer, v: T) => void, value: T): Uint8Array {
-  const w = new Writer();
+function encode<T>(tag: number, write: (w: Writer, v: T) => void, value: T, headroom = 0): Uint8Array {
+  const w = new Writer(headroom);
   w.u8(tag);
   write(w, value);
   return w.done();
 }
-function decode<T>(tag: number, what: string, read: (r: Reader) => T, bytes: Uint8Array): T {
-  const r = new Reader(bytes, what);
+function decode<T>(tag: number, what: string, read: (r: Reader) => T, bytes: Uint8Array, views = false): T {
+  const r = new Reader(bytes, what, views);
   const got = r.u8();
   if (got !== tag) r.fail(`tag 0x${got.toString(16)} is not the ${what} tag 0x${tag.toString(16)}`);
   const value = read(r);
@@ -238,11 +281,14 @@ function decode<T>(tag: number, what: string, read: (r: Reader) => T, bytes: Uin
   return value;
 }
 
-export const encodeEntry = (e: Entry): Uint8Array => encode(TAG_ENTRY, writeEntry, e);
+/** `headroom` zero bytes precede the encoding, for the caller's header (the log store's checksum). */
+export const encodeEntry = (e: Entry, headroom = 0): Uint8Array => encode(TAG_ENTRY, writeEntry, e, headroom);
 export const decodeEntry = (b: Uint8Array): Entry => decode(TAG_ENTRY, 'entry', readEntry, b);
 export const encodeHardState = (h: HardState): Uint8Array => encode(TAG_HARD_STATE, writeHardState, h);
 export const decodeHardState = (b: Uint8Array): HardState => decode(TAG_HARD_STATE, 'hard state', readHardState, b);
 export const encodeSnapshot = (s: Snapshot): Uint8Array => encode(TAG_SNAPSHOT, writeSnapshot, s);
 export const decodeSnapshot = (b: Uint8Array): Snapshot => decode(TAG_SNAPSHOT, 'snapshot', readSnapshot, b);
 export const encodeMessage = (m: Message): Uint8Array => encode(TAG_MESSAGE, writeMessage, m);
-export const decodeMessage = (b: Uint8Array): Message => decode(TAG_MESSAGE, 'message', readMessage, b);
+/** The message's byte fields (entry data, snapshot) are views into one private copy of `b`: one
+ *  allocation per message instead of one per entry. */
+export const decodeMessage = (b: Uint8Array): Message => decode(TAG_MESSAGE, 'message', readMessage, b.slice(), true);

@@ -12,7 +12,7 @@ import { CorruptLogError } from '../log-store.ts';
 import type { LogStore, LogWrite, PersistedState } from '../log-store.ts';
 import { levelOpenError, levelReadError, missingCurrentProblem } from './level-errors.ts';
 import type { Db } from './level-records.ts';
-import { decodeRecord, ENTRY_END, ENTRY_PREFIX, entryKey, FORMAT_VERSION, KEY_FORMAT, KEY_HARD_STATE, KEY_SNAPSHOT, parseEntryKey, seal, verifyLog } from './level-records.ts';
+import { decodeRecord, ENTRY_END, ENTRY_PREFIX, entryKey, FORMAT_VERSION, KEY_FORMAT, KEY_HARD_STATE, KEY_SNAPSHOT, parseEntryKey, seal, sealInPlace, verifyLog } from './level-records.ts';
 
 export { LogLockedError } from './level-errors.ts';
 
@@ -172,7 +172,7 @@ function planEntries(ops: Op[], b: Bounds, entries: readonly Entry[]): void {
   assert(first <= b.lastIndex + 1, () => `entries at ${first} leave a gap after ${b.lastIndex}`);
   const fresh = entries.filter((e) => e.index > b.snapshotIndex); // the rest is covered by the snapshot
   if (fresh.length === 0) return;
-  for (const e of fresh) ops.push({ type: 'put', key: entryKey(e.index), value: seal(encodeEntry(e)) });
+  for (const e of fresh) ops.push({ type: 'put', key: entryKey(e.index), value: sealInPlace(encodeEntry(e, 4)) });
   const newLast = fresh[fresh.length - 1]!.index;
   for (let i = newLast + 1; i <= b.lastIndex; i++) ops.push({ type: 'del', key: entryKey(i) });
   b.lastIndex = newLast;

@@ -36,9 +36,14 @@ export function parseEntryKey(dir: string, key: string): number {
 /** A value as stored: CRC32 of the payload, then the payload. */
 export function seal(payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(4 + payload.byteLength);
-  new DataView(out.buffer).setUint32(0, crc32(payload));
   out.set(payload, 4);
-  return out;
+  return sealInPlace(out);
+}
+
+/** The same, for a payload encoded after 4 bytes of headroom (no copy). */
+export function sealInPlace(record: Uint8Array): Uint8Array {
+  new DataView(record.buffer, record.byteOffset, 4).setUint32(0, crc32(record.subarray(4)));
+  return record;
 }
 
 /** Check a stored value's CRC32 and decode its payload; any failure is a CorruptLogError naming the record. */

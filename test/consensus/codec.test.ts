@@ -71,6 +71,29 @@ describe('codec round trips', () => {
     assert.deepEqual(got, entries[1]);
   });
 
+  it('strings of every length class and script, and encodes that do not share bytes', () => {
+    const strings = ['', 'a', 'x'.repeat(42), 'x'.repeat(43), 'x'.repeat(127), 'x'.repeat(128), 'é'.repeat(64), '日本'.repeat(30), '😀'.repeat(40), 'y'.repeat(5461), 'z'.repeat(5462), 'w'.repeat(70_000)];
+    for (const s of strings) {
+      const m = message({ type: 'MsgReadIndex', from: s, to: 'b', context: s });
+      assert.deepEqual(decodeMessage(encodeMessage(m)), m, `a string of ${s.length} UTF-16 units`);
+    }
+    const one = encodeEntry(entries[1]!);
+    const copy = one.slice();
+    encodeEntry(entries[2]!); // reuses the scratch: must not change what the first encode returned
+    assert.deepEqual(one, copy);
+    const withRoom = encodeEntry(entries[1]!, 4);
+    assert.deepEqual(withRoom.subarray(0, 4), new Uint8Array(4));
+    assert.deepEqual(decodeEntry(withRoom.subarray(4)), entries[1]);
+  });
+
+  it('a decoded message does not share bytes with its input', () => {
+    const m = message({ type: 'MsgApp', from: 'a', to: 'b', entries: [entries[1]!], snapshot });
+    const enc = encodeMessage(m);
+    const got = decodeMessage(enc);
+    enc.fill(0);
+    assert.deepEqual(got, m);
+  });
+
   it('refuses to encode what it could not decode', () => {
     assert.throws(() => encodeEntry({ ...entries[0]!, index: -1 }), InvariantError);
     assert.throws(() => encodeEntry({ ...entries[0]!, term: 1.5 }), InvariantError);
