@@ -61,6 +61,83 @@ export function encodeFrame(encoded: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** Splits the raft stream's bytes back into frame bodies (without their length prefixes). Frames
+ *  within one chunk are views into it; only a frame split across chunks is copied. (libp2p's
+ *  LengthPrefixedDecoder reads each prefix byte through Uint8ArrayList.get, a scan of its chunks,
+ *  which showed up in busy nodes' profiles.) Throws CodecError for a frame over `maxFrameBytes`. */
+export class FrameSplitter {
+  readonly #maxFrameBytes: number;
+  #chunks: Uint8Array[] = [];
+  #buffered = 0;
+
+  constructor(maxFrameBytes: number) {
+    this.#maxFrameBytes = maxFrameBytes;
+  }
+
+  push(data: Uint8Array | Iterable<Uint8Array>): Uint8Array[] {
+    if (data instanceof Uint8Array) this.#add(data);
+    else for (const chunk of data) this.#add(chunk);
+    const frames: Uint8Array[] = [];
+    for (;;) {
+      const prefix = this.#prefix();
+      if (prefix === null || this.#buffered < prefix.bytes + prefix.length) return frames;
+      this.#take(prefix.bytes);
+      frames.push(this.#take(prefix.length));
+    }
+  }
+
+  #add(chunk: Uint8Array): void {
+    if (chunk.byteLength === 0) return;
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.byteLength;
+  }
+
+  /** The length prefix at the head: its value and size, or null while incomplete. */
+  #prefix(): { length: number; bytes: number } | null {
+    let value = 0;
+    let scale = 1;
+    let i = 0;
+    for (const chunk of this.#chunks) {
+      for (const b of chunk) {
+        value += (b & 0x7f) * scale;
+        i++;
+        if ((b & 0x80) === 0) {
+          if (value > this.#maxFrameBytes) throw new CodecError(`raft frame of ${value} bytes exceeds the bound of ${this.#maxFrameBytes}`);
+          return { length: value, bytes: i };
+        }
+        if (i >= MAX_VARINT_BYTES) throw new CodecError('raft frame length prefix longer than 5 bytes');
+        scale *= 0x80;
+      }
+    }
+    return null;
+  }
+
+  /** The next `n` buffered bytes (n <= buffered): a view when they lie in one chunk. */
+  #take(n: number): Uint8Array {
+    this.#buffered -= n;
+    const head = this.#chunks[0]!;
+    if (head.byteLength > n) {
+      this.#chunks[0] = head.subarray(n);
+      return head.subarray(0, n);
+    }
+    if (head.byteLength === n) {
+      this.#chunks.shift();
+      return head;
+    }
+    const out = new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      const chunk = this.#chunks[0]!;
+      const part = Math.min(chunk.byteLength, n - filled);
+      out.set(chunk.subarray(0, part), filled);
+      filled += part;
+      if (part === chunk.byteLength) this.#chunks.shift();
+      else this.#chunks[0] = chunk.subarray(part);
+    }
+    return out;
+  }
+}
+
 /** Encode one message for a frame (codec.ts). */
 export const encodeFrameMessage = encodeMessage;
 

@@ -3,14 +3,13 @@
 // frames from members are decoded and handed to the driver, anything else is refused.
 import type { Connection, Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
-import { LengthPrefixedDecoder } from '@libp2p/utils';
 import type { Message, NodeId } from '../../consensus/core/types.ts';
 import type { Transport, TransportHandler } from '../../consensus/transport.ts';
 import { NotAMemberError } from './errors.ts';
 import type { P2pHost } from './host.ts';
 import type { P2pLogger } from './logger.ts';
 import { consoleLogger } from './logger.ts';
-import { decodeFrame } from './raft-frame.ts';
+import { decodeFrame, FrameSplitter } from './raft-frame.ts';
 import { PeerLink } from './raft-peer-link.ts';
 
 export const raftProtocol = '/ottmesh/raft/1';
@@ -136,10 +135,10 @@ export class Libp2pRaftTransport implements Transport {
       return;
     }
     this.#inbound.add(stream);
-    const decoder = new LengthPrefixedDecoder({ maxDataLength: this.#maxFrameBytes, maxBufferSize: this.#maxFrameBytes + 16 });
+    const splitter = new FrameSplitter(this.#maxFrameBytes);
     stream.addEventListener('message', (evt) => {
       try {
-        for (const frame of decoder.decode(evt.data)) this.#deliver(decodeFrame(frame.subarray()), remote);
+        for (const frame of splitter.push(evt.data)) this.#deliver(decodeFrame(frame), remote);
       } catch (err) {
         this.#logger.warn(`raft transport: closing the stream from ${remote}: ${err instanceof Error ? err.message : String(err)}`);
         stream.abort(err instanceof Error ? err : new Error(String(err)));

@@ -7,7 +7,7 @@ import type { Message } from '../../consensus/core/types.ts';
 import { message } from '../../consensus/core/types.ts';
 import type { P2pHost } from '../../node/p2p/host.ts';
 import { silentLogger } from '../../node/p2p/logger.ts';
-import { decodeFrame, encodeFrame } from '../../node/p2p/raft-frame.ts';
+import { decodeFrame, encodeFrame, FrameSplitter } from '../../node/p2p/raft-frame.ts';
 import { Libp2pRaftTransport, raftProtocol } from '../../node/p2p/raft-transport.ts';
 import { startCluster, stopAll, waitFor } from './helpers.ts';
 import { recorder } from './transport-compliance.ts';
@@ -33,6 +33,33 @@ test('a batch frame round-trips, and damaged frames throw CodecError', () => {
   for (const bad of [good.subarray(0, good.length - 1), Uint8Array.of(...good, 0), Uint8Array.of(0x00, ...good.subarray(1)), Uint8Array.of(0xf1, 0x7f)]) {
     assert.throws(() => decodeFrame(bad), CodecError);
   }
+});
+
+test('the frame splitter finds every frame however the stream is cut into chunks', () => {
+  const big = { term: 2, index: 9, type: 'normal' as const, data: new Uint8Array(700).fill(3) };
+  const frames = [
+    encodeFrame([encodeMessage(hb('a', 'b', 1))]),
+    encodeFrame([encodeMessage(message({ type: 'MsgApp', from: 'a', to: 'b', term: 2, index: 8, logTerm: 2, entries: [big], commit: 8 }))]),
+    encodeFrame([]),
+    encodeFrame([encodeMessage(hb('a', 'b', 2)), encodeMessage(hb('a', 'b', 3))]),
+  ];
+  const stream = Uint8Array.from(frames.flatMap((f) => [...f]));
+  const want = frames.map((f) => [...body(f)]);
+  for (const cuts of [[], [1], [2, 3], [frames[0]!.length], [5, 200, 201, 900], Array.from({ length: stream.length - 1 }, (_, i) => i + 1)]) {
+    const splitter = new FrameSplitter(1 << 20);
+    const got: number[][] = [];
+    let from = 0;
+    for (const to of [...cuts, stream.length]) {
+      // Alternate plain chunks and chunk lists, as libp2p hands over both.
+      const chunk = stream.subarray(from, to);
+      const parts = to % 2 === 0 ? chunk : [chunk.subarray(0, 1), chunk.subarray(1)];
+      for (const f of splitter.push(parts)) got.push([...f]);
+      from = to;
+    }
+    assert.deepEqual(got, want, `cut at ${cuts.length} places`);
+  }
+  assert.throws(() => new FrameSplitter(100).push(encodeFrame([encodeMessage(message({ type: 'MsgApp', from: 'a', to: 'b', term: 2, entries: [big] }))])), CodecError);
+  assert.throws(() => new FrameSplitter(1 << 30).push(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0x01)), CodecError);
 });
 
 async function endpoints(hosts: readonly P2pHost[], addrsOf: (id: string) => string[], maxFrameBytes?: number): Promise<Array<{ transport: Libp2pRaftTransport; rec: ReturnType<typeof recorder> }>> {
