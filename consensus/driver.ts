@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { ConfChange, HardState, Message, NodeId, Ready, Status } from './core/index.ts';
 import { MemoryStorage, NotLeaderError, ProposalDroppedError, RawNode } from './core/index.ts';
+import { assert } from './core/errors.ts';
 import { DriverStoppedError, TooManyPendingError } from './driver-errors.ts';
 import { PendingForwards } from './forwards.ts';
 import { realClock, resolveDriverInit } from './driver-options.ts';
@@ -52,6 +53,8 @@ export class RaftDriver extends EventEmitter<RaftDriverEvents> {
   readonly #readContextPrefix = randomUUID();
   #readSeq = 0;
   #forwardSeq = 0;
+  /** Proposals to forward at the end of this event-loop turn, in one MsgProp. */
+  #outbox: { readonly data: Uint8Array; readonly resolve: (placed: Placed) => void; readonly reject: (error: Error) => void }[] | null = null;
   #state: LifecycleState = 'new';
   #failure: Error | null = null;
   #node: RawNode | null = null;
@@ -124,6 +127,8 @@ export class RaftDriver extends EventEmitter<RaftDriverEvents> {
     this.#proposals.rejectAll(stopped);
     this.#reads.rejectAll(stopped);
     this.#forwards.rejectAll(stopped);
+    for (const p of this.#outbox ?? []) p.reject(stopped);
+    this.#outbox = null;
     await this.#transport.stop();
     await this.#loop?.promise;
     const hardState = this.#unsavedHardState;
@@ -220,8 +225,9 @@ export class RaftDriver extends EventEmitter<RaftDriverEvents> {
     return applied;
   }
 
-  /** Send `data` to the leader as a MsgProp. It travels with the Raft messages to the leader
-   *  (one frame per peer and turn), and the answer with the leader's next append. */
+  /** Send `data` to the leader in a MsgProp: every proposal of this event-loop turn goes in
+   *  one (one message and one answer however many clients wrote), with the Raft messages to the
+   *  leader; the answer comes with the leader's next append. */
   #forward(data: Uint8Array): Promise<Placed> {
     let node: RawNode;
     try {
@@ -231,22 +237,47 @@ export class RaftDriver extends EventEmitter<RaftDriverEvents> {
     }
     const { leaderId } = node.softState();
     if (leaderId === null || leaderId === this.id) return Promise.reject(new NotLeaderError(null));
-    if (this.#forwards.size >= this.#init.maxPendingProposals) return Promise.reject(new TooManyPendingError('proposals', this.#init.maxPendingProposals));
-    const context = `${this.#readContextPrefix}/p${++this.#forwardSeq}`;
-    const placed = this.#forwards.add(context, this.#ticks);
-    this.#transport.send([message('MsgProp', this.id, leaderId, 0, { entries: [{ term: 0, index: 0, type: 'normal', data }], context })]);
-    return placed;
+    const queued = this.#outbox?.length ?? 0;
+    if (this.#forwards.size + queued >= this.#init.maxPendingProposals) return Promise.reject(new TooManyPendingError('proposals', this.#init.maxPendingProposals));
+    if (this.#outbox === null) {
+      this.#outbox = [];
+      setImmediate(() => this.#sendForwards());
+    }
+    const { promise, resolve, reject } = Promise.withResolvers<Placed>();
+    this.#outbox.push({ data, resolve, reject });
+    return promise;
   }
 
-  /** The leader's side of a MsgProp: propose each entry and say where it went, or why not. The
-   *  answer is queued before the Ready that appends the entry, so both share a frame. */
+  #sendForwards(): void {
+    const batch = this.#outbox ?? [];
+    this.#outbox = null;
+    if (batch.length === 0) return; // rejected by stop() meanwhile
+    const leaderId = this.#state === 'running' ? this.#node?.softState().leaderId ?? null : null;
+    if (this.#state !== 'running' || leaderId === null || leaderId === this.id) {
+      const error = this.#state === 'running' ? new NotLeaderError(null) : new DriverStoppedError(this.id, this.#failure ?? undefined);
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    const context = `${this.#readContextPrefix}/p${++this.#forwardSeq}`;
+    this.#forwards.addBatch(context, batch.length, this.#ticks).forEach((placed, i) => placed.then(batch[i]!.resolve, batch[i]!.reject));
+    const entries = batch.map((p) => ({ term: 0, index: 0, type: 'normal' as const, data: p.data }));
+    this.#transport.send([message('MsgProp', this.id, leaderId, 0, { entries, context })]);
+  }
+
+  /** The leader's side of a MsgProp: propose its entries (back to back, so they take consecutive
+   *  indexes) and say where the first went, or why not. The answer is queued before the Ready
+   *  that appends the entries, so both share a frame. */
   #serveForward(node: RawNode, m: Message): void {
     let answer: Message;
     const term = 0; // MsgPropResp is not a Raft message: the core never sees it
     try {
-      let at = { index: 0, term: 0 };
-      for (const e of m.entries) at = node.propose(e.data);
-      answer = message('MsgPropResp', this.id, m.from, term, { index: at.index, logTerm: at.term, context: m.context });
+      let first = { index: 0, term: 0 };
+      m.entries.forEach((e, i) => {
+        const at = node.propose(e.data);
+        if (i === 0) first = at;
+        else assert(at.index === first.index + i && at.term === first.term, () => `forwarded entry ${i} placed at ${at.index}, not right after ${first.index}`);
+      });
+      answer = message('MsgPropResp', this.id, m.from, term, { index: first.index, logTerm: first.term, context: m.context });
     } catch (err) {
       const expected = this.#expected(err);
       answer = message('MsgPropResp', this.id, m.from, term, { reject: true, rejectHint: expected instanceof NotLeaderError ? refusedNotLeader : refusedDropped, context: m.context });

@@ -1,6 +1,7 @@
-// Proposals a follower forwarded to its leader (etcd's MsgProp): first waiting for the leader's
-// MsgPropResp that says where it placed the entry (index, term), then for the follower itself to
-// apply that index. Settled as PendingProposals settles the leader's own proposals: applied
+// Proposals a follower forwarded to its leader (etcd's MsgProp, one message for all the
+// proposals of an event-loop turn): first waiting for the leader's MsgPropResp that says where it
+// placed the first entry (index, term; the others follow it), then for the follower itself to
+// apply each index. Settled as PendingProposals settles the leader's own proposals: applied
 // with the same term means done; another term there means lost; covered by a snapshot means
 // unknown unless the snapshot ends exactly at it with its term. Unanswered ones expire (the
 // MsgProp or its answer can be lost) and are given up on when leadership changes.
@@ -8,10 +9,15 @@ import { ForwardUnconfirmedError, ProposalLostError, ProposalOutcomeUnknownError
 import type { Placed } from './proposals.ts';
 import type { SnapshotMeta } from './core/types.ts';
 
-interface Unanswered {
-  readonly issuedTick: number;
+interface Waiter {
   readonly resolve: (placed: Placed) => void;
   readonly reject: (error: Error) => void;
+}
+
+interface Unanswered {
+  readonly issuedTick: number;
+  /** One per entry of the MsgProp, in order. */
+  readonly waiters: readonly Waiter[];
 }
 
 interface Placing extends Placed {
@@ -22,6 +28,7 @@ interface Placing extends Placed {
 export class PendingForwards {
   readonly #timeoutTicks: number;
   readonly #unanswered = new Map<string, Unanswered>(); // insertion order = issue order
+  #unansweredCount = 0;
   readonly #byIndex = new Map<number, Placing[]>();
   #placed = 0;
 
@@ -30,22 +37,45 @@ export class PendingForwards {
   }
 
   get size(): number {
-    return this.#unanswered.size + this.#placed;
+    return this.#unansweredCount + this.#placed;
   }
 
-  /** Track the MsgProp sent with `context` at tick `nowTick`. */
+  /** Track the MsgProp of one entry sent with `context` at tick `nowTick`. */
   add(context: string, nowTick: number): Promise<Placed> {
-    const { promise, resolve, reject } = Promise.withResolvers<Placed>();
-    this.#unanswered.set(context, { issuedTick: nowTick, resolve, reject });
-    return promise;
+    return this.addBatch(context, 1, nowTick)[0]!;
   }
 
-  /** The leader placed the proposal sent with `context` at (index, term). `termAt` tells the term
-   *  of an index this node applied already (null when it no longer knows it). */
-  placed(context: string, at: Placed, appliedIndex: number, termAt: (index: number) => number | null): void {
-    const waiting = this.#unanswered.get(context);
-    if (waiting === undefined) return; // expired, or not ours
+  /** Track the MsgProp of `count` entries sent with `context` at tick `nowTick`: a promise each. */
+  addBatch(context: string, count: number, nowTick: number): Promise<Placed>[] {
+    const waiters: Waiter[] = [];
+    const promises: Promise<Placed>[] = [];
+    for (let i = 0; i < count; i++) {
+      const { promise, resolve, reject } = Promise.withResolvers<Placed>();
+      waiters.push({ resolve, reject });
+      promises.push(promise);
+    }
+    this.#unanswered.set(context, { issuedTick: nowTick, waiters });
+    this.#unansweredCount += count;
+    return promises;
+  }
+
+  #take(context: string): readonly Waiter[] | null {
+    const unanswered = this.#unanswered.get(context);
+    if (unanswered === undefined) return null;
     this.#unanswered.delete(context);
+    this.#unansweredCount -= unanswered.waiters.length;
+    return unanswered.waiters;
+  }
+
+  /** The leader placed the entries sent with `context` from (index, term) on. `termAt` tells the
+   *  term of an index this node applied already (null when it no longer knows it). */
+  placed(context: string, first: Placed, appliedIndex: number, termAt: (index: number) => number | null): void {
+    const waiters = this.#take(context);
+    if (waiters === null) return; // expired, or not ours
+    waiters.forEach((waiting, i) => this.#place(waiting, { index: first.index + i, term: first.term }, appliedIndex, termAt));
+  }
+
+  #place(waiting: Waiter, at: Placed, appliedIndex: number, termAt: (index: number) => number | null): void {
     if (at.index <= appliedIndex) {
       const term = termAt(at.index);
       if (term === at.term) waiting.resolve(at);
@@ -59,12 +89,9 @@ export class PendingForwards {
     this.#placed++;
   }
 
-  /** The leader refused the proposal sent with `context`. */
+  /** The leader refused the proposals sent with `context`. */
   refused(context: string, error: Error): void {
-    const waiting = this.#unanswered.get(context);
-    if (waiting === undefined) return;
-    this.#unanswered.delete(context);
-    waiting.reject(error);
+    for (const waiting of this.#take(context) ?? []) waiting.reject(error);
   }
 
   /** The entry (index, term) was applied locally. */
@@ -97,24 +124,25 @@ export class PendingForwards {
 
   /** Reject proposals the leader has not answered for the timeout. */
   expire(nowTick: number): void {
-    for (const [context, w] of this.#unanswered) {
-      if (nowTick - w.issuedTick < this.#timeoutTicks) break; // later ones are younger
-      this.#unanswered.delete(context);
-      w.reject(new ForwardUnconfirmedError(`no answer within ${this.#timeoutTicks} ticks`));
+    for (const [context, u] of this.#unanswered) {
+      if (nowTick - u.issuedTick < this.#timeoutTicks) break; // later ones are younger
+      for (const w of this.#take(context)!) w.reject(new ForwardUnconfirmedError(`no answer within ${this.#timeoutTicks} ticks`));
     }
   }
 
   /** This node's leader changed: answers from the old one will not come. */
   leaderChanged(): void {
-    const all = [...this.#unanswered.values()];
+    const all = [...this.#unanswered.values()].flatMap((u) => u.waiters);
     this.#unanswered.clear();
+    this.#unansweredCount = 0;
     for (const w of all) w.reject(new ForwardUnconfirmedError('leadership changed before the leader answered'));
   }
 
   rejectAll(error: Error): void {
-    const all: { reject: (error: Error) => void }[] = [...this.#unanswered.values()];
+    const all: { reject: (error: Error) => void }[] = [...this.#unanswered.values()].flatMap((u) => u.waiters);
     for (const list of this.#byIndex.values()) all.push(...list);
     this.#unanswered.clear();
+    this.#unansweredCount = 0;
     this.#byIndex.clear();
     this.#placed = 0;
     for (const w of all) w.reject(error);

@@ -74,3 +74,22 @@ test('a refusal from the leader rejects with its error', async () => {
   f.refused('p', new Error('not the leader'));
   await assert.rejects(p, /not the leader/);
 });
+
+test('a batch: the entries follow the first, each settled on its own', async () => {
+  const f = new PendingForwards(10);
+  const [a, b, c] = f.addBatch('batch', 3, 0);
+  assert.equal(f.size, 3);
+  f.placed('batch', { index: 10, term: 4 }, 0, noTerm);
+  f.applied(10, 4);
+  f.applied(11, 5); // another leader's entry took index 11
+  f.applied(12, 4);
+  assert.deepEqual(await a, { index: 10, term: 4 });
+  await assert.rejects(b!, ProposalLostError);
+  assert.deepEqual(await c, { index: 12, term: 4 });
+  assert.equal(f.size, 0);
+  const [d, e] = f.addBatch('unanswered', 2, 1);
+  f.expire(11);
+  await assert.rejects(d!, ForwardUnconfirmedError);
+  await assert.rejects(e!, ForwardUnconfirmedError);
+  assert.equal(f.size, 0);
+});
