@@ -118,7 +118,7 @@ async function foundCluster(runtime: NodeRuntime, paths: DataDirPaths, config: N
       const result = await runtime.propose({
         type: 'InitCluster', atMs, clusterId: config.clusterId, node: self,
         admin: { name: 'admin', passwordHash: await hashPassword(password), role: 'admin' },
-        adminToken: { id: apiToken.id, secretHash: apiToken.secretHash, user: 'admin', role: 'admin', createdAtMs: atMs },
+        adminToken: { id: apiToken.id, name: 'admin-token', secretHash: apiToken.secretHash, user: 'admin', role: 'admin', createdAtMs: atMs },
       });
       if (!result.ok) throw new CommandError(`could not create the cluster: ${result.reason}`);
       break;

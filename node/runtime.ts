@@ -132,7 +132,10 @@ export class NodeRuntime {
     try {
       const machine = new ClusterStateMachine();
       const joinedVia = new Map(config.joinedVia.map((m) => [m.id, m]));
-      const trusted = (id: NodeId) => isMember(machine.current(), id) || joinedVia.has(id);
+      // The members a node joined through are trusted until its state lists the node itself:
+      // from then on the state holds every member of that time, so one of them missing from it
+      // was removed, and must stay cut off.
+      const trusted = (id: NodeId) => isMember(machine.current(), id) || (joinedVia.has(id) && !isMember(machine.current(), init.peerId));
       const addrsOf = (id: NodeId) => findNode(machine.current(), id)?.addrs ?? joinedVia.get(id)?.addrs ?? [];
       const host = await createHost({
         privateKey: init.privateKey,
@@ -140,7 +143,7 @@ export class NodeRuntime {
         host: config.host,
         p2pPort: config.p2pPort,
         isMember: trusted,
-        members: () => memberAddrs(machine.current(), joinedVia, init.peerId),
+        members: () => memberAddrs(machine.current(), isMember(machine.current(), init.peerId) ? new Map() : joinedVia, init.peerId),
       });
       cleanups.unshift(() => host.stop());
       const transport = new Libp2pRaftTransport({ host, addrsOf });
@@ -235,6 +238,11 @@ export class NodeRuntime {
     const autopilot = new AutopilotLoop({ driver: this.driver, state: () => this.machine.current(), membership: () => this.membership, log: this.#log }, {});
     autopilot.start();
     this.#stops.push(() => autopilot.stop());
+    // A removed node leaves the Raft configuration at once, not at the autopilot's next tick.
+    const wakeOnRemoval = this.machine.onChange((_state, _previous, command) => {
+      if (command?.type === 'RemoveNode') queueMicrotask(() => autopilot.wake());
+    });
+    this.#stops.push(wakeOnRemoval);
   }
 
   /** The leader checks a join request against the replicated token record and commits the
@@ -325,7 +333,7 @@ function clusterApi(node: () => NodeRuntime): ClusterApi {
     read: async () => {
       await node().driver.read();
     },
-    propose: (command) => withDeadline(node().propose(command), apiWriteTimeoutMs, () => new WriteTimeoutError(apiWriteTimeoutMs)),
+    propose: (command, actor) => withDeadline(node().propose(actor === null ? command : { ...command, actor }), apiWriteTimeoutMs, () => new WriteTimeoutError(apiWriteTimeoutMs)),
     membership: (id) => node().membership.member(id),
     streamFigures: (id) => node().membership.streamFigures(id),
     memberFigures: (id) => node().membership.memberFigures(id),

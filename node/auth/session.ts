@@ -1,9 +1,13 @@
 // Dashboard sessions: a signed, expiring cookie value that every node can check without shared
-// session storage: `s1.<base64url JSON {u, r, exp}>.<base64url HMAC-SHA256>`, signed with a key
+// session storage: `s1.<base64url JSON {u, r, exp, h}>.<base64url HMAC-SHA256>`, signed with a key
 // every member derives from the cluster's secret (so a restart or another node accepts it, and
-// nothing else can make one). Logging out clears the cookie; a stolen one lasts until `exp`.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+// nothing else can make one). `h` fingerprints the password hash the user had at login, so
+// changing the password ends every session of theirs; deleting the user does too (the API looks
+// the user up on every request, and takes the role from the state, not from `r`). Logging out
+// clears the cookie; a stolen one otherwise lasts until `exp`.
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
+import { isRole } from '../state/index.ts';
 import type { Role } from '../state/index.ts';
 
 export const sessionCookieName = 'ottmesh_session';
@@ -12,8 +16,16 @@ const version = 's1';
 
 export interface Session {
   readonly user: string;
+  /** The role at login (informational: the API uses the user's current role). */
   readonly role: Role;
   readonly expiresAtMs: number;
+  /** credentialOf(the user's password hash) at login; absent in cookies made before it existed. */
+  readonly credential?: string;
+}
+
+/** A short fingerprint of a password hash (not reversible to it, and the hash is salted anyway). */
+export function credentialOf(passwordHash: string): string {
+  return createHash('sha256').update(`ottmesh/session-credential/1\0${passwordHash}`).digest('base64url').slice(0, 22);
 }
 
 function mac(key: string, payload: string): string {
@@ -21,7 +33,7 @@ function mac(key: string, payload: string): string {
 }
 
 export function signSession(session: Session, key: string): string {
-  const payload = Buffer.from(JSON.stringify({ u: session.user, r: session.role, exp: session.expiresAtMs })).toString('base64url');
+  const payload = Buffer.from(JSON.stringify({ u: session.user, r: session.role, exp: session.expiresAtMs, ...(session.credential === undefined ? {} : { h: session.credential }) })).toString('base64url');
   return `${version}.${payload}.${mac(key, payload)}`;
 }
 
@@ -32,15 +44,17 @@ export function verifySession(value: string, key: string, nowMs: number): { ok: 
   const expected = Buffer.from(mac(key, payload));
   const given = Buffer.from(sig);
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) return { ok: false, reason: 'the session cookie is not valid for this cluster: log in again' };
-  let data: { u?: unknown; r?: unknown; exp?: unknown };
+  let data: { u?: unknown; r?: unknown; exp?: unknown; h?: unknown };
   try {
     data = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as typeof data;
   } catch {
     return { ok: false, reason: 'the session cookie is malformed: log in again' };
   }
-  if (typeof data.u !== 'string' || data.r !== 'admin' || typeof data.exp !== 'number') return { ok: false, reason: 'the session cookie is malformed: log in again' };
+  if (typeof data.u !== 'string' || !isRole(data.r) || typeof data.exp !== 'number' || (data.h !== undefined && typeof data.h !== 'string')) {
+    return { ok: false, reason: 'the session cookie is malformed: log in again' };
+  }
   if (data.exp <= nowMs) return { ok: false, reason: 'the session has expired: log in again' };
-  return { ok: true, session: { user: data.u, role: data.r, expiresAtMs: data.exp } };
+  return { ok: true, session: { user: data.u, role: data.r, expiresAtMs: data.exp, ...(data.h === undefined ? {} : { credential: data.h }) } };
 }
 
 /** The key sessions are signed with, from the cluster's internal secret. */

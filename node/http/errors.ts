@@ -20,6 +20,13 @@ export class UnauthorizedError extends ApiError {
   }
 }
 
+/** Authenticated, but the role does not allow it: 403, naming the role needed and the caller's. */
+export class ForbiddenError extends ApiError {
+  override readonly name = 'ForbiddenError';
+  constructor(message: string) {
+    super(403, message);
+  }
+}
 
 /** The state machine refused the command (ApplyResult ok:false): 409 with its reason. */
 export class CommandRefusedError extends ApiError {

@@ -26,6 +26,10 @@ import { uiRoutes } from './routes/ui.ts';
 import { troubleshootRoutes } from './routes/troubleshoot.ts';
 import { lineRoutes } from './routes/lines.ts';
 import { xtreamRoutes } from './routes/xtream.ts';
+import { userRoutes } from './routes/users.ts';
+import { apiTokenRoutes } from './routes/api-tokens.ts';
+import { auditRoutes } from './routes/audit.ts';
+import { installAuth } from './auth.ts';
 import swagger from '@fastify/swagger';
 import type { ClusterApi } from './service.ts';
 
@@ -63,15 +67,22 @@ export function buildServer(components: HttpServerComponents, init: HttpServerIn
   }).withTypeProvider<TypeBoxTypeProvider>();
   installErrorHandler(app, { retryAfterS, bodyLimitBytes });
   const { api } = components;
+  // Before any route: every /api/v1 route inherits authentication and its role check.
+  installAuth(app, api);
   // The OpenAPI document is made from the routes' own schemas (registered after this).
   void app.register(swagger, {
     openapi: {
-      info: { title: 'ottmesh', version: '1', description: 'The REST API every node serves. Authorization: Bearer <API token>, except health.' },
+      info: {
+        title: 'ottmesh', version: '1',
+        description: 'The REST API every node serves. Authorization: Bearer <API token> (or the dashboard session cookie), except health and login. ' +
+          'Roles: read-only may GET; operator may also change streams, services, groups, policy, nodes and lines; admin also users, API tokens, ' +
+          'settings, join tokens and node removal. A refused role answers 403.',
+      },
       components: { securitySchemes: { apiToken: { type: 'http', scheme: 'bearer' } } },
       security: [{ apiToken: [] }],
     },
   });
-  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/api/v1/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
   void app.register(healthRoutes, { api });
   void app.register(clusterRoutes, { api });
   void app.register(joinTokenRoutes, { api });
@@ -90,6 +101,9 @@ export function buildServer(components: HttpServerComponents, init: HttpServerIn
   void app.register(troubleshootRoutes, { api });
   void app.register(lineRoutes, { api });
   void app.register(xtreamRoutes, { api });
+  void app.register(userRoutes, { api });
+  void app.register(apiTokenRoutes, { api });
+  void app.register(auditRoutes, { api });
   return app;
 }
 

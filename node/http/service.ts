@@ -6,7 +6,7 @@ import type { LoadSample } from '../gossip/history.ts';
 import type { StreamFigures } from '../gossip/report.ts';
 import type { MemberFigures } from '../leader/placement-view.ts';
 import type { NodeCounters } from './routes/metrics.ts';
-import type { ApplyResult, ClusterState, Command, JoinTokenRecord, SourceRecord } from '../state/index.ts';
+import type { Actor, ApplyResult, ClusterState, Command, JoinTokenRecord, SourceRecord } from '../state/index.ts';
 
 /** What probing a source found (node/supervisor/probe.ts). */
 export interface ProbeAnswer {
@@ -47,12 +47,14 @@ export interface ClusterApi {
    *  NotLeaderError (no leader known), ReadTimeoutError, TooManyPendingError or
    *  DriverStoppedError; the API answers those with 503 and Retry-After. */
   read(): Promise<void>;
-  /** Proposes `command` through the leader (this node, or the leader Raft forwards it to) and
-   *  resolves with what applying it did, once applied on this node, so `state()` then shows
-   *  it. Rejects with the driver's errors (NotLeaderError when no leader is known, ...): the API
-   *  answers 503, with Retry-After when retrying is safe (without it, ForwardUnconfirmedError and
+  /** Proposes `command` as `actor` (set on the command, so apply() checks the actor's role and
+   *  records the change in the audit log; null only for what no operator did, a login record)
+   *  through the leader (this node, or the leader Raft forwards it to) and resolves with what
+   *  applying it did, once applied on this node, so `state()` then shows it. Rejects with the
+   *  driver's errors (NotLeaderError when no leader is known, ...): the API answers 503, with
+   *  Retry-After when retrying is safe (without it, ForwardUnconfirmedError and
    *  ProposalOutcomeUnknownError: check first); InvalidCommandError is a bug in the API (500). */
-  propose(command: Command): Promise<ApplyResult>;
+  propose(command: Command, actor: Actor | null): Promise<ApplyResult>;
   /** The gossip view of member `id`, or null when no report from it has been seen (the API
    *  shows such a node as "down" with zero load). */
   membership(id: NodeId): MemberView | null;

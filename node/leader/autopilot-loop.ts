@@ -51,6 +51,12 @@ export class AutopilotLoop {
     this.#timer = null;
   }
 
+  /** Decide now rather than at the next tick (e.g. a node was just removed from the state: take
+   *  it out of the Raft configuration at once). Does nothing when stopped or not leading. */
+  wake(): void {
+    if (this.#timer !== null) void this.#round();
+  }
+
   async #round(): Promise<void> {
     if (this.#busy) return;
     const status = this.#c.driver.status();

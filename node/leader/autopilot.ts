@@ -78,6 +78,39 @@ export function decide(input: AutopilotInput): AutopilotDecision | null {
   return null;
 }
 
+export interface RemovalInput {
+  /** The node an operator wants removed. */
+  readonly node: NodeId;
+  readonly leaderId: NodeId;
+  readonly conf: ConfState;
+  readonly health: (id: NodeId) => Health;
+  /** For messages. */
+  readonly nameOf: (id: NodeId) => string;
+}
+
+/** Why removing `node` from the cluster now would hurt it, or null when it may go. Removal cuts
+ *  the node off at once (connection gating) while the leader takes it out of the Raft
+ *  configuration, which needs a quorum of the current voters: so the voters other than it that
+ *  are alive must be a majority of all current voters. The leader cannot remove itself (it would
+ *  have to step down first, and it is the one that changes the configuration). */
+export function removalProblem(input: RemovalInput): string | null {
+  const { node, leaderId, conf } = input;
+  const name = input.nameOf(node);
+  if (node === leaderId) {
+    return `node ${name} is the current leader and cannot remove itself: stop its process first (the others elect a new leader within seconds), then remove it`;
+  }
+  if (!conf.voters.includes(node)) return null;
+  const liveOthers = conf.voters.filter((id) => id !== node && (id === leaderId || input.health(id) === 'alive'));
+  const quorum = majority(conf.voters.length);
+  if (liveOthers.length >= quorum) return null;
+  const down = conf.voters.filter((id) => id !== node && !liveOthers.includes(id)).map(input.nameOf);
+  const what = down.length === 0
+    ? 'wait for the autopilot to promote a learner first (add a node if there is none)'
+    : `bring ${down.join(', ')} back first (or wait for the autopilot to replace ${down.length === 1 ? 'it' : 'them'})`;
+  return `removing voter ${name} now would leave ${liveOthers.length} of the ${conf.voters.length} voters alive, fewer than the quorum of ${quorum} ` +
+    `the cluster needs to change its configuration and keep working: ${what}`;
+}
+
 function majority(voters: number): number {
   return Math.floor(voters / 2) + 1;
 }

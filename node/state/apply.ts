@@ -1,6 +1,10 @@
 // apply(state, command): the replicated state's only transition. Pure and deterministic: time
 // comes only from `command.atMs`, and a refused command returns the very same state object
-// with `{ ok: false, reason }` (so callers can tell "nothing changed" by identity).
+// with `{ ok: false, reason }` (so callers can tell "nothing changed" by identity). A command
+// with an actor (a change made through the API) is first checked against the actor's role in
+// this state, and once accepted is recorded in the audit log in the same step.
+import * as accounts from './accounts-apply.ts';
+import { auditEntryOf, loginEntryOf, withAuditEntry } from './audit.ts';
 import { UnknownCommandError } from './errors.ts';
 import { joinTokenProblem } from './join.ts';
 import { groupsProblem, nameProblem } from './names.ts';
@@ -8,8 +12,9 @@ import { findNodeByName } from './selectors.ts';
 import { settingsProblem } from './settings.ts';
 import * as lines from './lines-apply.ts';
 import * as streams from './streams-apply.ts';
+import { actorRole, commandRole, roleProblem } from './roles.ts';
 import { isInitialized, own, withEntry, withoutEntries, withoutEntry } from './state.ts';
-import type { ApplyResult, ClusterState, Command, JoinTokenRecord, NodeRecord } from './types.ts';
+import type { ApplyResult, BareCommand, ClusterState, Command, JoinTokenRecord, NodeRecord } from './types.ts';
 
 /** Most members a cluster takes: far above the hundreds of workers it is meant for. */
 export const nodesMax = 1000;
@@ -32,6 +37,19 @@ const ok: ApplyResult = { ok: true };
  *  does not know (an invariant: decodeCommand refuses those before they get here). */
 export function apply(state: ClusterState, command: Command): Applied {
   if (command.type !== 'InitCluster' && !isInitialized(state)) return refuse(state, 'the cluster is not initialized yet');
+  const { actor } = command;
+  if (actor === undefined) return applyCommand(state, command);
+  // The API checked the role when the request came in; the state may have changed since.
+  const allowed = actorRole(state, actor);
+  if (!allowed.ok) return refuse(state, allowed.reason);
+  const problem = roleProblem(allowed.role, commandRole(command.type));
+  if (problem !== null) return refuse(state, problem);
+  const applied = applyCommand(state, command);
+  if (!applied.result.ok) return applied;
+  return { state: withAuditEntry(applied.state, auditEntryOf(state, command, actor, allowed.role)), result: ok };
+}
+
+function applyCommand(state: ClusterState, command: BareCommand): Applied {
   switch (command.type) {
     case 'InitCluster': return initCluster(state, command);
     case 'CreateJoinToken': return createJoinToken(state, command.atMs, command.token);
@@ -58,6 +76,12 @@ export function apply(state: ClusterState, command: Command): Applied {
     case 'CreateLine': return lines.createLine(state, command);
     case 'UpdateLine': return lines.updateLine(state, command);
     case 'DeleteLine': return lines.deleteLine(state, command);
+    case 'CreateUser': return accounts.createUser(state, command);
+    case 'UpdateUser': return accounts.updateUser(state, command);
+    case 'DeleteUser': return accounts.deleteUser(state, command);
+    case 'CreateApiToken': return accounts.createApiToken(state, command);
+    case 'DeleteApiToken': return accounts.deleteApiToken(state, command);
+    case 'RecordLogin': return { state: withAuditEntry(state, loginEntryOf(command)), result: ok };
     default: throw new UnknownCommandError((command as { type?: unknown }).type);
   }
 }
@@ -66,11 +90,12 @@ function refuse(state: ClusterState, reason: string): Applied {
   return { state, result: { ok: false, reason } };
 }
 
-function initCluster(state: ClusterState, command: Extract<Command, { type: 'InitCluster' }>): Applied {
+function initCluster(state: ClusterState, command: Extract<BareCommand, { type: 'InitCluster' }>): Applied {
   if (isInitialized(state)) return refuse(state, `the cluster is already initialized (id ${state.clusterId})`);
   if (command.clusterId === '') return refuse(state, 'the cluster id is empty');
   const problem = nodeProblem(command.node);
   if (problem !== null) return refuse(state, problem);
+  if (command.admin.role !== 'admin') return refuse(state, `the first user must be an admin, not ${command.admin.role}`);
   if (command.adminToken.user !== command.admin.name) {
     return refuse(state, `the admin token belongs to "${command.adminToken.user}", not to the admin "${command.admin.name}"`);
   }
@@ -105,7 +130,7 @@ function createJoinToken(state: ClusterState, atMs: number, token: JoinTokenReco
   return { state: { ...state, joinTokens: withEntry(tokens, token.id, token) }, result: ok };
 }
 
-function joinNode(state: ClusterState, command: Extract<Command, { type: 'JoinNode' }>): Applied {
+function joinNode(state: ClusterState, command: Extract<BareCommand, { type: 'JoinNode' }>): Applied {
   const tokenProblem = joinTokenProblem(state, command.tokenId, command.secretHash, command.atMs);
   if (tokenProblem !== null) return refuse(state, tokenProblem);
   const token = own(state.joinTokens, command.tokenId)!;
@@ -151,7 +176,7 @@ function removeNode(state: ClusterState, id: string): Applied {
   return { state: { ...state, nodes: withoutEntry(state.nodes, id), nodeAdmin: withoutEntry(state.nodeAdmin, id) }, result: ok };
 }
 
-function updateSettings(state: ClusterState, change: Extract<Command, { type: 'UpdateSettings' }>['settings']): Applied {
+function updateSettings(state: ClusterState, change: Extract<BareCommand, { type: 'UpdateSettings' }>['settings']): Applied {
   const settings = { ...state.settings, ...change };
   const problem = settingsProblem(settings);
   if (problem !== null) return refuse(state, problem);

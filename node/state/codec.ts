@@ -3,7 +3,7 @@
 import { Compile } from 'typebox/compile';
 import type { TLocalizedValidationError } from 'typebox/error';
 
-import { emptyChannels, emptyLines } from './state.ts';
+import { emptyAudit, emptyChannels, emptyLines } from './state.ts';
 import { CorruptCommandError, CorruptSnapshotError, InvalidCommandError, UnknownCommandError } from './errors.ts';
 import { commandSchemas, ClusterStateSchema } from './schema.ts';
 import type { CommandType } from './schema.ts';
@@ -68,9 +68,11 @@ export function decodeState(bytes: Uint8Array): ClusterState {
   if (typeof state === 'object' && state !== null && !('streams' in state)) state = { ...emptyChannels, ...state };
   // Snapshots from before issue 5 have no viewer lines.
   if (typeof state === 'object' && state !== null && !('lines' in state)) state = { ...emptyLines, ...state };
+  // Snapshots from before the audit log have none.
+  if (typeof state === 'object' && state !== null && !('audit' in state)) state = { ...emptyAudit, ...state };
   if (!stateValidator.Check(state)) throw new CorruptSnapshotError(`the cluster state snapshot is damaged: ${describe(stateValidator.Errors(state))}`);
   const decoded = state as ClusterState;
-  const misfiled = misfiledKey(decoded);
+  const misfiled = misfiledKey(decoded) ?? auditOrderProblem(decoded);
   if (misfiled !== null) throw new CorruptSnapshotError(`the cluster state snapshot is damaged: ${misfiled}`);
   return decoded;
 }
@@ -85,6 +87,14 @@ function misfiledKey(state: ClusterState): string | null {
     for (const [key, record] of Object.entries(records)) {
       if (record[field] !== key) return `/${table}/${key} holds the record of ${String(record[field])}`;
     }
+  }
+  return null;
+}
+
+/** Audit ids grow along the log: apply() takes the next id from the last entry. */
+function auditOrderProblem(state: ClusterState): string | null {
+  for (let i = 1; i < state.audit.length; i++) {
+    if (state.audit[i]!.id <= state.audit[i - 1]!.id) return `/audit/${i} has id ${state.audit[i]!.id}, not more than the one before it`;
   }
   return null;
 }

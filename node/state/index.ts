@@ -13,7 +13,7 @@ export { proposeCommand } from './propose.ts';
 export type { Proposer } from './propose.ts';
 export { findApiToken, findJoinToken, findNode, findNodeByName, hlsOf, isMember, memberIds, nodesSorted, serviceOf, usableJoinTokens } from './selectors.ts';
 export { defaultSettings, settingsProblem } from './settings.ts';
-export { emptyState, isInitialized } from './state.ts';
+export { emptyAudit, emptyState, isInitialized } from './state.ts';
 export { defaultHls, emptyChannels, emptyLines } from './state.ts';
 export { epgUrlsMax } from './schema.ts';
 export { lineActive, lineConnectionsMax, lineProblem, linesMax, usernamePattern } from './lines-apply.ts';
@@ -23,3 +23,7 @@ export {
   hlsProblem, policyProblem, profileProblem, serviceProblem, slugPattern, slugProblem, sourceProblem, sourceUrlProblem, sourcesMax, streamProblem,
 } from './stream-rules.ts';
 export { defaultNodeAdmin, weightMax } from './streams-apply.ts';
+export { adminCount, apiTokenNameLengthMax, apiTokenNameProblem, apiTokensMax, tokensOf, userNamePattern, userProblem, usersMax } from './accounts-apply.ts';
+export { auditEntriesMax, auditSummaryLengthMax, describeChange, queryAudit } from './audit.ts';
+export type { AuditFilter } from './audit.ts';
+export { actorRole, commandRole, isRole, lowerRole, roleAtLeast, roleProblem, roles } from './roles.ts';

@@ -5,7 +5,8 @@ import { Type } from 'typebox';
 import type { Static, TSchema } from 'typebox';
 
 import type { Assignment, HlsSettings, ServiceRecord, StreamRecord } from './stream-types.ts';
-import type { ApiTokenRecord, ClusterSettings, ClusterState, Command, JoinTokenRecord, LineRecord, NodeRecord, UserRecord } from './types.ts';
+import { auditEntriesMax, auditSummaryLengthMax } from './audit.ts';
+import type { Actor, ApiTokenRecord, AuditEntry, ClusterSettings, ClusterState, Command, JoinTokenRecord, LineRecord, NodeRecord, UserRecord } from './types.ts';
 
 /** Bounds on what one command may carry, so one entry cannot bloat every replica. */
 export const idLengthMax = 128;
@@ -30,9 +31,16 @@ export const JoinTokenRecordSchema = Type.Object({
   id: Id, secretHash: Hash, expiresAtMs: Ms, usesLeft: Type.Integer({ minimum: 0 }), groups: Groups, createdAtMs: Ms, createdBy: Text,
 }, closed);
 
-const RoleSchema = Type.Literal('admin');
-export const UserRecordSchema = Type.Object({ name: Id, passwordHash: Type.String({ maxLength: urlLengthMax }), role: RoleSchema }, closed);
-export const ApiTokenRecordSchema = Type.Object({ id: Id, secretHash: Hash, user: Id, role: RoleSchema, createdAtMs: Ms }, closed);
+const RoleSchema = Type.Union([Type.Literal('read-only'), Type.Literal('operator'), Type.Literal('admin')]);
+const PasswordHash = Type.String({ maxLength: urlLengthMax });
+export const UserRecordSchema = Type.Object({ name: Id, passwordHash: PasswordHash, role: RoleSchema }, closed);
+export const ApiTokenRecordSchema = Type.Object({ id: Id, name: Type.Optional(Type.String({ maxLength: 64 })), secretHash: Hash, user: Id, role: RoleSchema, createdAtMs: Ms }, closed);
+const Via = Type.Union([Type.Literal('token'), Type.Literal('session')]);
+export const ActorSchema = Type.Object({ user: Id, role: RoleSchema, via: Via, tokenId: Type.Union([Id, Type.Null()]) }, closed);
+export const AuditEntrySchema = Type.Object({
+  id: Type.Integer({ minimum: 1 }), atMs: Ms, user: Id, role: Type.Union([RoleSchema, Type.Null()]), via: Via, tokenId: Type.Union([Id, Type.Null()]),
+  action: Type.String({ minLength: 1, maxLength: 64 }), target: Type.String({ maxLength: idLengthMax }), summary: Type.String({ maxLength: auditSummaryLengthMax }),
+}, closed);
 
 const settingsFields = {
   votersTarget: Type.Union([Type.Literal(3), Type.Literal(5)]),
@@ -111,6 +119,14 @@ export const commandSchemas = {
   CreateLine: command('CreateLine', { line: LineRecordSchema }),
   UpdateLine: command('UpdateLine', { line: LineRecordSchema }),
   DeleteLine: command('DeleteLine', { username: Type.String({ minLength: 1, maxLength: 64 }) }),
+  CreateUser: command('CreateUser', { user: UserRecordSchema }),
+  UpdateUser: command('UpdateUser', { name: Id, passwordHash: Type.Optional(PasswordHash), role: Type.Optional(RoleSchema) }),
+  DeleteUser: command('DeleteUser', { name: Id }),
+  CreateApiToken: command('CreateApiToken', { token: ApiTokenRecordSchema }),
+  DeleteApiToken: command('DeleteApiToken', { id: Id }),
+  RecordLogin: command('RecordLogin', {
+    user: Id, role: Type.Union([RoleSchema, Type.Null()]), ok: Type.Boolean(), from: Type.String({ maxLength: 64 }), unrecorded: Type.Integer({ minimum: 0 }),
+  }),
 } as const;
 
 export type CommandType = Command['type'];
@@ -132,10 +148,11 @@ export const ClusterStateSchema = Type.Object({
   assignments: Type.Record(Type.String(), AssignmentSchema),
   lastEpoch: Epoch,
   lines: Type.Record(Type.String(), LineRecordSchema),
+  audit: Type.Array(AuditEntrySchema, { maxItems: auditEntriesMax }),
 }, closed);
 
 function command<const T extends string, const P extends Record<string, TSchema>>(type: T, fields: P) {
-  return Type.Object({ type: Type.Literal(type), atMs: Ms, ...fields }, closed);
+  return Type.Object({ type: Type.Literal(type), atMs: Ms, actor: Type.Optional(ActorSchema), ...fields }, closed);
 }
 
 // Compile-time checks that what a schema admits is the contract's type (types.ts): if either
@@ -148,6 +165,7 @@ const schemasMatchContract: [
   Admits<typeof ClusterSettingsSchema, ClusterSettings>, Admits<typeof ClusterStateSchema, ClusterState>,
   Admits<typeof StreamRecordSchema, StreamRecord>, Admits<typeof ServiceRecordSchema, ServiceRecord>,
   Admits<typeof HlsSettingsSchema, HlsSettings>, Admits<typeof AssignmentSchema, Assignment>, Admits<typeof LineRecordSchema, LineRecord>,
+  Admits<typeof ActorSchema, Actor>, Admits<typeof AuditEntrySchema, AuditEntry>,
   AllTrue<{ [K in CommandType]: Admits<(typeof commandSchemas)[K], Extract<Command, { type: K }>> }[CommandType]>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true];
 void schemasMatchContract;

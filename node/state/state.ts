@@ -16,9 +16,12 @@ export const emptyChannels = {
 /** The viewer lines before any exists (also what a snapshot from before issue 5 lacks). */
 export const emptyLines = { lines: {} } as const satisfies Partial<ClusterState>;
 
+/** The audit log before anything was recorded (also what a snapshot from before it lacks). */
+export const emptyAudit = { audit: [] } as const satisfies Partial<ClusterState>;
+
 /** The state before InitCluster: no cluster id, no members, default settings. */
 export function emptyState(): ClusterState {
-  return { clusterId: '', nodes: {}, joinTokens: {}, users: {}, apiTokens: {}, settings: defaultSettings, ...emptyChannels, ...emptyLines };
+  return { clusterId: '', nodes: {}, joinTokens: {}, users: {}, apiTokens: {}, settings: defaultSettings, ...emptyChannels, ...emptyLines, ...emptyAudit };
 }
 
 /** True once InitCluster has been applied. */

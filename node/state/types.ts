@@ -32,7 +32,39 @@ export interface JoinTokenRecord {
   readonly createdBy: string;
 }
 
-export type Role = 'admin';
+/** What an account (a user, an API token) may do, least first: read-only reads; operator also
+ *  changes streams, services, groups, policy, nodes and lines; admin also manages users, API
+ *  tokens, settings, join tokens and removes nodes (node/state/roles.ts). */
+export type Role = 'read-only' | 'operator' | 'admin';
+
+/** Who proposed a command through the API: the user and the role the request was allowed as,
+ *  whether it came with an API token (its id) or a dashboard session. */
+export interface Actor {
+  readonly user: string;
+  readonly role: Role;
+  readonly via: 'token' | 'session';
+  /** The API token's id when `via` is 'token', else null. */
+  readonly tokenId: string | null;
+}
+
+/** One line of the audit log (node/state/audit.ts): a change made through the API, recorded by
+ *  apply() of the command that made it, or a dashboard login. Never holds a password or secret. */
+export interface AuditEntry {
+  /** Increasing from 1 over the life of the cluster (older entries are dropped, ids are not reused). */
+  readonly id: number;
+  readonly atMs: number;
+  readonly user: string;
+  /** The role the change was allowed as; null for a failed login of a name that is no user. */
+  readonly role: Role | null;
+  readonly via: 'token' | 'session';
+  readonly tokenId: string | null;
+  /** The command type (CreateStream, SetNodeEnabled ...), or Login / LoginFailed. */
+  readonly action: string;
+  /** The id of what it acts on (a stream id, a node id, a user name ...); '' when cluster-wide. */
+  readonly target: string;
+  /** A short human summary. */
+  readonly summary: string;
+}
 
 export interface UserRecord {
   readonly name: string;
@@ -43,9 +75,12 @@ export interface UserRecord {
 
 export interface ApiTokenRecord {
   readonly id: string;
+  /** What its owner calls it ("ci", "grafana"); absent in tokens made before names existed. */
+  readonly name?: string;
   /** sha256 hex of the token's secret. */
   readonly secretHash: string;
   readonly user: string;
+  /** At most its user's role; a request with it is allowed as the lower of the two. */
   readonly role: Role;
   readonly createdAtMs: number;
 }
@@ -105,9 +140,13 @@ export interface ClusterState {
   readonly lastEpoch: number;
   /** Viewer lines by username (issue 5). Absent from older snapshots: decoded as empty. */
   readonly lines: Readonly<Record<string, LineRecord>>;
+  /** The newest audit entries, oldest first, at most auditEntriesMax. Absent from older
+   *  snapshots: decoded as empty. */
+  readonly audit: readonly AuditEntry[];
 }
 
-export type Command =
+/** A command as the API or the leader builds it; Command adds the optional actor. */
+export type BareCommand =
   | { readonly type: 'InitCluster'; readonly atMs: number; readonly clusterId: string; readonly node: NodeRecord; readonly admin: UserRecord; readonly adminToken: ApiTokenRecord }
   | { readonly type: 'CreateJoinToken'; readonly atMs: number; readonly token: JoinTokenRecord }
   /** Consumes one use of `tokenId` and adds the node, or changes nothing if the token is
@@ -140,7 +179,22 @@ export type Command =
   // Viewer lines (node/state/lines-apply.ts). createdAtMs is the command's atMs on create and kept on update.
   | { readonly type: 'CreateLine'; readonly atMs: number; readonly line: LineRecord }
   | { readonly type: 'UpdateLine'; readonly atMs: number; readonly line: LineRecord }
-  | { readonly type: 'DeleteLine'; readonly atMs: number; readonly username: string };
+  | { readonly type: 'DeleteLine'; readonly atMs: number; readonly username: string }
+  // Accounts (node/state/accounts-apply.ts). Passwords arrive hashed (scrypt), token secrets as sha256.
+  | { readonly type: 'CreateUser'; readonly atMs: number; readonly user: UserRecord }
+  /** Changes what is given; lowering the role lowers the user's API tokens above it too. */
+  | { readonly type: 'UpdateUser'; readonly atMs: number; readonly name: string; readonly passwordHash?: string; readonly role?: Role }
+  /** Removes the user and revokes every API token of theirs. */
+  | { readonly type: 'DeleteUser'; readonly atMs: number; readonly name: string }
+  | { readonly type: 'CreateApiToken'; readonly atMs: number; readonly token: ApiTokenRecord }
+  | { readonly type: 'DeleteApiToken'; readonly atMs: number; readonly id: string }
+  /** A dashboard login attempt, for the audit log only. `role`: the user's, null when no such user. */
+  | { readonly type: 'RecordLogin'; readonly atMs: number; readonly user: string; readonly role: Role | null; readonly ok: boolean; readonly from: string; readonly unrecorded: number };
+
+/** What the Raft log carries. `actor` is set by the API (ClusterApi.propose) on every change an
+ *  operator makes: apply() then checks the actor's role against the state and records the
+ *  change in the audit log in the same step. The leader's own decisions carry none. */
+export type Command = BareCommand & { readonly actor?: Actor };
 
 /** What applying a command did, for whoever proposed it. */
 export type ApplyResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };

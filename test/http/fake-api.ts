@@ -6,7 +6,7 @@ import type { Role } from '../../consensus/index.ts';
 import { encodeJoinToken, newApiToken } from '../../node/auth/index.ts';
 import type { ClusterApi, MemberView, RaftView } from '../../node/http/index.ts';
 import { apply, emptyState } from '../../node/state/index.ts';
-import type { ApplyResult, ClusterState, Command, JoinTokenRecord, NodeRecord } from '../../node/state/index.ts';
+import type { Actor, ApplyResult, ClusterState, Command, JoinTokenRecord, NodeRecord } from '../../node/state/index.ts';
 
 export const nowMs = Date.UTC(2025, 5, 1, 12);
 export const adminApiToken = newApiToken();
@@ -57,8 +57,10 @@ export class FakeApi implements ClusterApi {
     return this.readImpl();
   }
 
-  propose(command: Command): Promise<ApplyResult> {
+  /** As the runtime does: the actor goes on the command, so apply() checks and audits it. */
+  propose(bare: Command, actor: Actor | null): Promise<ApplyResult> {
     if (this.raft.role !== 'leader') return Promise.reject(new NotLeaderError(this.raft.leaderId));
+    const command: Command = actor === null ? bare : { ...bare, actor };
     this.proposed.push(command);
     if (this.refuseWith !== null) return Promise.resolve({ ok: false, reason: this.refuseWith });
     const { state, result } = apply(this.current, command);

@@ -4,7 +4,9 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { hashPassword, sessionKeyFrom, signSession } from '../../node/auth/index.ts';
+import { createHmac } from 'node:crypto';
+
+import { hashPassword, sessionKeyFrom, signSession, verifySession } from '../../node/auth/index.ts';
 import { buildServer } from '../../node/http/index.ts';
 import type { HttpServer } from '../../node/http/index.ts';
 import { FakeApi, nowMs } from './fake-api.ts';
@@ -58,4 +60,20 @@ test('login attempts are limited per client address', async () => {
   for (let i = 0; i < 12; i++) codes.push((await app.inject({ method: 'POST', url: '/api/v1/login', payload: { username: 'admin', password: 'wrong' } })).statusCode);
   assert.deepEqual(codes.slice(0, 10), Array(10).fill(401));
   assert.deepEqual(codes.slice(10), [429, 429]);
+});
+
+test('session cookies carry any role; an unknown role or a bad credential field is malformed', async () => {
+  const key = sessionKeyFrom('i'.repeat(64));
+  const expiresAtMs = nowMs + 60_000;
+  for (const role of ['read-only', 'operator', 'admin'] as const) {
+    const checked = verifySession(signSession({ user: 'u', role, expiresAtMs, credential: 'abc' }, key), key, nowMs);
+    assert.deepEqual(checked, { ok: true, session: { user: 'u', role, expiresAtMs, credential: 'abc' } });
+  }
+  const forge = (payload: object) => {
+    const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
+    return `s1.${body}.${createHmac('sha256', key).update(`s1.${body}`).digest('base64url')}`;
+  };
+  assert.equal(verifySession(forge({ u: 'u', r: 'admin', exp: expiresAtMs }), key, nowMs).ok, true, 'a cookie from before credentials still works');
+  assert.deepEqual(verifySession(forge({ u: 'u', r: 'root', exp: expiresAtMs }), key, nowMs), { ok: false, reason: 'the session cookie is malformed: log in again' });
+  assert.deepEqual(verifySession(forge({ u: 'u', r: 'admin', exp: expiresAtMs, h: 5 }), key, nowMs), { ok: false, reason: 'the session cookie is malformed: log in again' });
 });

@@ -23,9 +23,9 @@ const stream = (id: string, name: string, serviceId: string | null): StreamRecor
 before(async () => {
   app = buildServer({ api });
   await app.ready();
-  await api.propose({ type: 'CreateService', atMs: nowMs, service: { id: 'sport', name: 'Sport', policy: {}, hls: defaultHls, createdAtMs: nowMs } });
-  await api.propose({ type: 'CreateStream', atMs: nowMs, stream: stream('news', 'News', null) });
-  await api.propose({ type: 'CreateStream', atMs: nowMs, stream: stream('goal', 'Goal', 'sport') });
+  await api.propose({ type: 'CreateService', atMs: nowMs, service: { id: 'sport', name: 'Sport', policy: {}, hls: defaultHls, createdAtMs: nowMs } }, null);
+  await api.propose({ type: 'CreateStream', atMs: nowMs, stream: stream('news', 'News', null) }, null);
+  await api.propose({ type: 'CreateStream', atMs: nowMs, stream: stream('goal', 'Goal', 'sport') }, null);
   for (const [username, expiresAt] of [['alice', null], ['old', '2025-06-01T12:00:01Z']] as const) {
     const res = await app.inject({ method: 'POST', url: '/api/v1/lines', headers: auth, payload: { username, password: 'pw-1', maxConnections: 2, expiresAt } });
     assert.equal(res.statusCode, 201, res.body);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decide, targetVoters } from '../../node/leader/autopilot.ts';
-import type { AutopilotInput, Health } from '../../node/leader/autopilot.ts';
+import { decide, removalProblem, targetVoters } from '../../node/leader/autopilot.ts';
+import type { AutopilotInput, Health, RemovalInput } from '../../node/leader/autopilot.ts';
 
 function input(over: Partial<AutopilotInput> & { down?: Record<string, number>; lagging?: string[] }): AutopilotInput {
   const down = over.down ?? {};
@@ -64,4 +64,29 @@ test('200 learners: still 3 voters', () => {
   const learners = Array.from({ length: 200 }, (_, i) => `n${String(i).padStart(3, '0')}`);
   const conf = { voters: ['a', 'b', 'c'], learners };
   assert.equal(decide(input({ conf, members: ['a', 'b', 'c', ...learners] })), null);
+});
+
+function removal(node: string, conf: { voters: string[]; learners: string[] }, down: string[] = []): string | null {
+  const input: RemovalInput = { node, leaderId: 'a', conf, health: (id) => (down.includes(id) ? 'down' : 'alive'), nameOf: (id) => `node-${id}` };
+  return removalProblem(input);
+}
+
+test('removal: learners may always go; the leader never removes itself', () => {
+  const conf = { voters: ['a', 'b', 'c'], learners: ['d'] };
+  assert.equal(removal('d', conf), null);
+  assert.equal(removal('d', conf, ['b', 'c']), null, 'a learner does not count towards the quorum');
+  assert.match(removal('a', conf) ?? '', /^node node-a is the current leader and cannot remove itself: stop its process first/);
+});
+
+test('removal: a voter may go while the others alive are a quorum of the current voters', () => {
+  const three = { voters: ['a', 'b', 'c'], learners: ['d'] };
+  assert.equal(removal('b', three), null, '2 of 3 left');
+  assert.equal(removal('c', three, ['c']), null, 'a down voter: the 2 alive are a quorum of 3');
+  assert.equal(removal('b', three, ['c']),
+    'removing voter node-b now would leave 1 of the 3 voters alive, fewer than the quorum of 2 the cluster needs to change its configuration and keep working: ' +
+    'bring node-c back first (or wait for the autopilot to replace it)');
+  const five = { voters: ['a', 'b', 'c', 'd', 'e'], learners: [] };
+  assert.equal(removal('b', five, ['c']), null, '3 of 5 alive without b');
+  assert.match(removal('b', five, ['c', 'd']) ?? '', /leave 2 of the 5 voters alive, fewer than the quorum of 3.*bring node-c, node-d back first \(or wait for the autopilot to replace them\)/);
+  assert.match(removal('b', { voters: ['a', 'b'], learners: [] }) ?? '', /leave 1 of the 2 voters alive, fewer than the quorum of 2 .*: wait for the autopilot to promote a learner first/, 'two voters: one cut off leaves no quorum');
 });

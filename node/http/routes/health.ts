@@ -15,7 +15,7 @@ const HealthBody = Type.Object({
 });
 
 export const healthRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = async (app, { api }) => {
-  app.get('/api/v1/health', { schema: { response: { 200: HealthBody, ...errorResponses } } }, async () => {
+  app.get('/api/v1/health', { config: { public: true }, schema: { response: { 200: HealthBody, ...errorResponses } } }, async () => {
     const raft = api.raftStatus();
     return { ok: true, nodeId: api.nodeId, name: api.name, role: healthRole(raft, api.nodeId), leaderId: raft.leaderId, term: raft.term };
   });

@@ -9,7 +9,7 @@ import { Type } from 'typebox';
 import { m3uBytesMax, parseM3u, slugFor } from '../../iptv/m3u.ts';
 import { streamProblem } from '../../state/index.ts';
 import type { StreamRecord } from '../../state/index.ts';
-import { requireApiToken } from '../auth.ts';
+import { actorOf } from '../auth.ts';
 import { ApiError } from '../errors.ts';
 import { errorResponses } from '../schemas.ts';
 import type { ClusterApi } from '../service.ts';
@@ -32,7 +32,6 @@ export const importRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = asyn
   }
 
   app.post('/api/v1/import/m3u', {
-    onRequest: requireApiToken(api),
     bodyLimit: m3uBytesMax,
     schema: { querystring: Query, response: { 200: ImportBody, ...errorResponses } },
   }, async (request) => {
@@ -49,6 +48,7 @@ export const importRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = asyn
     const created: string[] = [];
     const skipped = [...playlist.skipped];
     const atMs = api.nowMs();
+    const actor = actorOf(request);
     for (const entry of playlist.entries) {
       const seen = firstLineOfUrl.get(entry.url);
       if (seen !== undefined) {
@@ -68,7 +68,7 @@ export const importRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = asyn
         continue;
       }
       if (!dryRun) {
-        const result = await api.propose({ type: 'CreateStream', atMs, stream });
+        const result = await api.propose({ type: 'CreateStream', atMs, stream }, actor);
         if (!result.ok) {
           skipped.push({ line: entry.line, title: entry.title, reason: result.reason });
           continue;

@@ -5,7 +5,7 @@ import { Type } from 'typebox';
 
 import { newJoinSecret } from '../../auth/index.ts';
 import type { JoinTokenRecord } from '../../state/index.ts';
-import { principalOf, requireApiToken } from '../auth.ts';
+import { actorOf } from '../auth.ts';
 import { CommandRefusedError } from '../errors.ts';
 import { errorResponses, NameSchema } from '../schemas.ts';
 import type { ClusterApi } from '../service.ts';
@@ -30,16 +30,16 @@ const CreatedBody = Type.Object({
 
 export const joinTokenRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = async (app, { api }) => {
   app.post('/api/v1/join-tokens', {
-    onRequest: requireApiToken(api),
+    config: { role: 'admin' },
     schema: { body: CreateBody, response: { 201: CreatedBody, ...errorResponses } },
   }, async (request, reply) => {
     const { ttlS, uses, groups } = request.body;
     const { tokenId, secret, secretHash } = newJoinSecret();
     const atMs = api.nowMs();
     const record: JoinTokenRecord = {
-      id: tokenId, secretHash, expiresAtMs: atMs + ttlS * 1000, usesLeft: uses, groups, createdAtMs: atMs, createdBy: principalOf(request).user,
+      id: tokenId, secretHash, expiresAtMs: atMs + ttlS * 1000, usesLeft: uses, groups, createdAtMs: atMs, createdBy: actorOf(request).user,
     };
-    const result = await api.propose({ type: 'CreateJoinToken', atMs, token: record });
+    const result = await api.propose({ type: 'CreateJoinToken', atMs, token: record }, actorOf(request));
     if (!result.ok) throw new CommandRefusedError(result.reason);
     return reply.code(201).send({ token: api.newJoinTokenString(record, secret), id: tokenId, expiresAt: new Date(record.expiresAtMs).toISOString(), uses, groups });
   });

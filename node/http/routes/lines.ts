@@ -8,7 +8,8 @@ import type { Static } from 'typebox';
 import { hashPassword } from '../../auth/index.ts';
 import { isoFromMs, lineConnectionsMax } from '../../state/index.ts';
 import type { Command, LineRecord } from '../../state/index.ts';
-import { requireApiToken } from '../auth.ts';
+import type { FastifyRequest } from 'fastify';
+import { actorOf } from '../auth.ts';
 import { ApiError, CommandRefusedError } from '../errors.ts';
 import { errorResponses } from '../schemas.ts';
 import type { ClusterApi } from '../service.ts';
@@ -42,37 +43,36 @@ function expiryMs(expiresAt: string | null): number | null {
 }
 
 export const lineRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = async (app, { api }) => {
-  const auth = requireApiToken(api);
   const found = (username: string): LineRecord => {
     const line = Object.hasOwn(api.state().lines, username) ? api.state().lines[username] : undefined;
     if (line === undefined) throw new ApiError(404, `no line ${username}: GET /api/v1/lines lists them`);
     return line;
   };
-  const propose = async (command: Command) => {
-    const result = await api.propose(command);
+  const propose = async (request: FastifyRequest, command: Command) => {
+    const result = await api.propose(command, actorOf(request));
     if (!result.ok) throw new CommandRefusedError(result.reason);
   };
 
-  app.get('/api/v1/lines', { onRequest: auth, schema: { response: { 200: Type.Array(LineView), ...errorResponses } } }, async () => {
+  app.get('/api/v1/lines', { schema: { response: { 200: Type.Array(LineView), ...errorResponses } } }, async () => {
     await api.read();
     return Object.values(api.state().lines).sort((a, b) => a.username.localeCompare(b.username)).map(lineView);
   });
 
-  app.get('/api/v1/lines/:username', { onRequest: auth, schema: { params: Params, response: { 200: LineView, ...errorResponses } } }, async (request) => {
+  app.get('/api/v1/lines/:username', { schema: { params: Params, response: { 200: LineView, ...errorResponses } } }, async (request) => {
     await api.read();
     return lineView(found(request.params.username));
   });
 
-  app.post('/api/v1/lines', { onRequest: auth, schema: { body: CreateBody, response: { 201: LineView, ...errorResponses } } }, async (request, reply) => {
+  app.post('/api/v1/lines', { schema: { body: CreateBody, response: { 201: LineView, ...errorResponses } } }, async (request, reply) => {
     const { username, password, maxConnections, expiresAt, enabled } = request.body;
     const expiresAtMs = expiryMs(expiresAt);
     const atMs = api.nowMs();
     const line: LineRecord = { username, passwordHash: await hashPassword(password), maxConnections, expiresAtMs, enabled, createdAtMs: atMs };
-    await propose({ type: 'CreateLine', atMs, line });
+    await propose(request, { type: 'CreateLine', atMs, line });
     return reply.code(201).send(lineView(found(username)));
   });
 
-  app.patch('/api/v1/lines/:username', { onRequest: auth, schema: { params: Params, body: PatchBody, response: { 200: LineView, ...errorResponses } } }, async (request) => {
+  app.patch('/api/v1/lines/:username', { schema: { params: Params, body: PatchBody, response: { 200: LineView, ...errorResponses } } }, async (request) => {
     await api.read();
     const current = found(request.params.username);
     const { password, maxConnections, expiresAt, enabled } = request.body;
@@ -83,12 +83,12 @@ export const lineRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = async 
       ...(expiresAt === undefined ? {} : { expiresAtMs: expiryMs(expiresAt) }),
       ...(enabled === undefined ? {} : { enabled }),
     };
-    await propose({ type: 'UpdateLine', atMs: api.nowMs(), line });
+    await propose(request, { type: 'UpdateLine', atMs: api.nowMs(), line });
     return lineView(found(line.username));
   });
 
-  app.delete('/api/v1/lines/:username', { onRequest: auth, schema: { params: Params, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
-    await propose({ type: 'DeleteLine', atMs: api.nowMs(), username: request.params.username });
+  app.delete('/api/v1/lines/:username', { schema: { params: Params, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
+    await propose(request, { type: 'DeleteLine', atMs: api.nowMs(), username: request.params.username });
     return reply.code(204).send(null);
   });
 };

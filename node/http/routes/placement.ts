@@ -8,7 +8,6 @@ import { placementInput } from '../../leader/placement-view.ts';
 import { currentAssignments, diff, explain, place, policyOverrideProblem } from '../../placement/index.ts';
 import { defaultNodeAdmin } from '../../state/index.ts';
 import type { ClusterState, PolicyOverride } from '../../state/index.ts';
-import { requireApiToken } from '../auth.ts';
 import { ApiError } from '../errors.ts';
 import { errorResponses } from '../schemas.ts';
 import type { ClusterApi } from '../service.ts';
@@ -36,9 +35,8 @@ const MoveBody = Type.Object({ streamId: Type.String(), kind: Type.String(), fro
 const PlanBody = Type.Object({ moves: Type.Array(MoveBody), unplaced: Type.Integer() });
 
 export const placementRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = async (app, { api }) => {
-  const auth = requireApiToken(api);
 
-  app.get('/api/v1/placement/explain', { onRequest: auth, schema: { querystring: ExplainQuery, response: { 200: ExplainBody, ...errorResponses } } }, async (request) => {
+  app.get('/api/v1/placement/explain', { schema: { querystring: ExplainQuery, response: { 200: ExplainBody, ...errorResponses } } }, async (request) => {
     await api.read();
     const state = api.state();
     const id = request.query.stream;
@@ -55,7 +53,8 @@ export const placementRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = a
     };
   });
 
-  app.post('/api/v1/placement/plan', { onRequest: auth, schema: { body: PlanRequest, response: { 200: PlanBody, ...errorResponses } } }, async (request) => {
+  // A dry run changes nothing, but it is the operator's tool: read-only accounts only look.
+  app.post('/api/v1/placement/plan', { config: { role: 'operator' }, schema: { body: PlanRequest, response: { 200: PlanBody, ...errorResponses } } }, async (request) => {
     await api.read();
     const state = api.state();
     const policy = request.body.policy as PolicyOverride | undefined;

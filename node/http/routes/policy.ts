@@ -7,7 +7,7 @@ import type { TSchema } from 'typebox';
 
 import { hlsProblem, policyProblem } from '../../state/index.ts';
 import type { HlsSettings, PolicyOverride } from '../../state/index.ts';
-import { requireApiToken } from '../auth.ts';
+import { actorOf } from '../auth.ts';
 import { ApiError, CommandRefusedError } from '../errors.ts';
 import { errorResponses, NameSchema } from '../schemas.ts';
 import type { ClusterApi } from '../service.ts';
@@ -42,19 +42,18 @@ const PolicyView = Type.Object({ policy: PolicyOverrideBody, hls: HlsBody });
 const PutBody = Type.Object({ policy: PolicyOverrideBody, hls: Type.Optional(HlsPatchBody) }, { additionalProperties: false });
 
 export const policyRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = async (app, { api }) => {
-  const auth = requireApiToken(api);
-  app.get('/api/v1/policy', { onRequest: auth, schema: { response: { 200: PolicyView, ...errorResponses } } }, async () => {
+  app.get('/api/v1/policy', { schema: { response: { 200: PolicyView, ...errorResponses } } }, async () => {
     await api.read();
     const state = api.state();
     return { policy: state.policy, hls: state.hls };
   });
 
-  app.put('/api/v1/policy', { onRequest: auth, schema: { body: PutBody, response: { 200: PolicyView, ...errorResponses } } }, async (request) => {
+  app.put('/api/v1/policy', { schema: { body: PutBody, response: { 200: PolicyView, ...errorResponses } } }, async (request) => {
     const policy = request.body.policy as PolicyOverride;
     const hls: HlsSettings = { ...api.state().hls, ...(request.body.hls as Partial<HlsSettings> | undefined) };
     const problem = policyProblem(policy) ?? hlsProblem(hls);
     if (problem !== null) throw new ApiError(400, problem);
-    const result = await api.propose({ type: 'UpdatePolicy', atMs: api.nowMs(), policy, hls });
+    const result = await api.propose({ type: 'UpdatePolicy', atMs: api.nowMs(), policy, hls }, actorOf(request));
     if (!result.ok) throw new CommandRefusedError(result.reason);
     const state = api.state();
     return { policy: state.policy, hls: state.hls };

@@ -4,8 +4,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 
 import { defaultHls, epgUrlsMax, serviceProblem } from '../../state/index.ts';
-import type { HlsSettings, PolicyOverride, ServiceRecord } from '../../state/index.ts';
-import { requireApiToken } from '../auth.ts';
+import type { FastifyRequest } from 'fastify';
+
+import type { Command, HlsSettings, PolicyOverride, ServiceRecord } from '../../state/index.ts';
+import { actorOf } from '../auth.ts';
 import { ApiError, CommandRefusedError } from '../errors.ts';
 import { errorResponses } from '../schemas.ts';
 import type { ClusterApi } from '../service.ts';
@@ -20,7 +22,6 @@ const PatchBody = Type.Partial(Type.Object(fields), { additionalProperties: fals
 const ServiceView = Type.Object({ id: Type.String(), name: Type.String(), policy: Type.Unknown(), hls: Type.Unknown(), epgUrls: Type.Array(Type.String()), streams: Type.Array(Type.String()) });
 
 export const serviceRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = async (app, { api }) => {
-  const auth = requireApiToken(api);
   const view = (s: ServiceRecord) => ({
     id: s.id, name: s.name, policy: s.policy, hls: s.hls, epgUrls: [...(s.epgUrls ?? [])],
     streams: Object.values(api.state().streams).filter((st) => st.serviceId === s.id).map((st) => st.id).sort(),
@@ -35,27 +36,27 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = asy
     if (problem !== null) throw new ApiError(400, problem);
     return s;
   };
-  const propose = async (command: Parameters<ClusterApi['propose']>[0]) => {
-    const result = await api.propose(command);
+  const propose = async (request: FastifyRequest, command: Command) => {
+    const result = await api.propose(command, actorOf(request));
     if (!result.ok) throw new CommandRefusedError(result.reason);
   };
 
-  app.get('/api/v1/services', { onRequest: auth, schema: { response: { 200: Type.Array(ServiceView), ...errorResponses } } }, async () => {
+  app.get('/api/v1/services', { schema: { response: { 200: Type.Array(ServiceView), ...errorResponses } } }, async () => {
     await api.read();
     return Object.values(api.state().services).sort((a, b) => a.id.localeCompare(b.id)).map(view);
   });
-  app.get('/api/v1/services/:id', { onRequest: auth, schema: { params: Params, response: { 200: ServiceView, ...errorResponses } } }, async (request) => {
+  app.get('/api/v1/services/:id', { schema: { params: Params, response: { 200: ServiceView, ...errorResponses } } }, async (request) => {
     await api.read();
     return view(found(request.params.id));
   });
-  app.post('/api/v1/services', { onRequest: auth, schema: { body: CreateBody, response: { 201: ServiceView, ...errorResponses } } }, async (request, reply) => {
+  app.post('/api/v1/services', { schema: { body: CreateBody, response: { 201: ServiceView, ...errorResponses } } }, async (request, reply) => {
     const atMs = api.nowMs();
     const b = request.body;
     const service = checked({ id: b.id, name: b.name, policy: b.policy as PolicyOverride, hls: { ...defaultHls, ...(b.hls as Partial<HlsSettings>) }, epgUrls: b.epgUrls, createdAtMs: atMs });
-    await propose({ type: 'CreateService', atMs, service });
+    await propose(request, { type: 'CreateService', atMs, service });
     return reply.code(201).send(view(found(service.id)));
   });
-  app.patch('/api/v1/services/:id', { onRequest: auth, schema: { params: Params, body: PatchBody, response: { 200: ServiceView, ...errorResponses } } }, async (request) => {
+  app.patch('/api/v1/services/:id', { schema: { params: Params, body: PatchBody, response: { 200: ServiceView, ...errorResponses } } }, async (request) => {
     const old = found(request.params.id);
     const b = request.body;
     const service = checked({
@@ -63,12 +64,12 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = asy
       ...(b.epgUrls === undefined ? {} : { epgUrls: b.epgUrls }),
       hls: { ...old.hls, ...(b.hls as Partial<HlsSettings> | undefined) },
     });
-    await propose({ type: 'UpdateService', atMs: api.nowMs(), service });
+    await propose(request, { type: 'UpdateService', atMs: api.nowMs(), service });
     return view(found(service.id));
   });
-  app.delete('/api/v1/services/:id', { onRequest: auth, schema: { params: Params, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
+  app.delete('/api/v1/services/:id', { schema: { params: Params, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
     found(request.params.id);
-    await propose({ type: 'DeleteService', atMs: api.nowMs(), id: request.params.id });
+    await propose(request, { type: 'DeleteService', atMs: api.nowMs(), id: request.params.id });
     return reply.code(204).send(null);
   });
 };

@@ -1,12 +1,16 @@
 // POST /api/v1/login {username, password}: the dashboard's login. On success a session cookie
 // (HttpOnly, SameSite=Strict, 12 h) that every node accepts; attempts are limited per client
-// address. POST /api/v1/logout clears it. GET /api/v1/me says who is logged in.
+// address and recorded in the audit log (Login / LoginFailed, within a budget: login-audit.ts).
+// POST /api/v1/logout clears it. GET /api/v1/me says who is logged in, with the role the state
+// gives them now.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import rateLimit from '@fastify/rate-limit';
 import { Type } from 'typebox';
 
-import { dummyPasswordHash, sessionCookieName, sessionKeyFrom, sessionTtlMs, signSession, verifyPassword } from '../../auth/index.ts';
-import { principalOf, requireApiToken } from '../auth.ts';
+import { credentialOf, dummyPasswordHash, sessionCookieName, sessionKeyFrom, sessionTtlMs, signSession, verifyPassword } from '../../auth/index.ts';
+import type { Command, Role } from '../../state/index.ts';
+import { principalOf } from '../auth.ts';
+import { LoginAuditBudget } from '../login-audit.ts';
 import { UnauthorizedError } from '../errors.ts';
 import { errorResponses } from '../schemas.ts';
 import type { ClusterApi } from '../service.ts';
@@ -19,9 +23,18 @@ const Me = Type.Object({ user: Type.String(), role: Type.String(), via: Type.Str
 
 export const sessionRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = async (app, { api }) => {
   await app.register(rateLimit, { global: false });
+  const budget = new LoginAuditBudget();
+  /** Records the attempt in the audit log without making the answer wait for the write. */
+  const record = (user: string, role: Role | null, ok: boolean, from: string, log: (message: string) => void) => {
+    const atMs = api.nowMs();
+    const take = budget.take(atMs);
+    if (!take.record) return;
+    const command: Command = { type: 'RecordLogin', atMs, user, role, ok, from: from.slice(0, 64), unrecorded: take.unrecorded };
+    api.propose(command, null).catch((err: unknown) => log(`the login of ${user} was not recorded in the audit log: ${(err as Error).message}`));
+  };
 
   app.post('/api/v1/login', {
-    config: { rateLimit: { max: loginAttemptsPerMinute, timeWindow: 60_000 } },
+    config: { public: true, rateLimit: { max: loginAttemptsPerMinute, timeWindow: 60_000 } },
     schema: { body: LoginBody, response: { 200: Me, ...errorResponses } },
   }, async (request, reply) => {
     const { username, password } = request.body;
@@ -29,16 +42,22 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = asy
     const user = Object.hasOwn(users, username) ? users[username]! : null;
     // The same answer and about the same time whether or not the user exists.
     const ok = await verifyPassword(password, user?.passwordHash ?? dummyPasswordHash);
+    const log = (message: string) => request.log.warn(message);
+    record(username, user?.role ?? null, user !== null && ok, request.ip, log);
     if (user === null || !ok) throw new UnauthorizedError('wrong username or password');
-    const value = signSession({ user: user.name, role: user.role, expiresAtMs: api.nowMs() + sessionTtlMs }, sessionKeyFrom(api.internalToken()));
+    const session = { user: user.name, role: user.role, expiresAtMs: api.nowMs() + sessionTtlMs, credential: credentialOf(user.passwordHash) };
+    const value = signSession(session, sessionKeyFrom(api.internalToken()));
     void reply.header('set-cookie', `${sessionCookieName}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${sessionTtlMs / 1000}`);
     return { user: user.name, role: user.role, via: 'session' };
   });
 
-  app.post('/api/v1/logout', { schema: { response: { 204: Type.Null() } } }, async (_request, reply) => {
+  app.post('/api/v1/logout', { config: { public: true }, schema: { response: { 204: Type.Null() } } }, async (_request, reply) => {
     void reply.header('set-cookie', `${sessionCookieName}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`);
     return reply.code(204).send(null);
   });
 
-  app.get('/api/v1/me', { onRequest: requireApiToken(api), schema: { response: { 200: Me, ...errorResponses } } }, async (request) => principalOf(request));
+  app.get('/api/v1/me', { schema: { response: { 200: Me, ...errorResponses } } }, async (request) => {
+    const { user, role, via } = principalOf(request);
+    return { user, role, via };
+  });
 };

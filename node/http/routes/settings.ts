@@ -4,7 +4,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 
-import { requireApiToken } from '../auth.ts';
+import { actorOf } from '../auth.ts';
 import { CommandRefusedError } from '../errors.ts';
 import { errorResponses } from '../schemas.ts';
 import type { ClusterApi } from '../service.ts';
@@ -19,7 +19,6 @@ const Patch = Type.Partial(Settings, { additionalProperties: false, minPropertie
 
 export const settingsRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = async (app, { api }) => {
   app.get('/api/v1/settings', {
-    onRequest: requireApiToken(api),
     schema: { response: { 200: Settings, ...errorResponses } },
   }, async () => {
     await api.read();
@@ -27,10 +26,10 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = as
   });
 
   app.patch('/api/v1/settings', {
-    onRequest: requireApiToken(api),
+    config: { role: 'admin' },
     schema: { body: Patch, response: { 200: Settings, ...errorResponses } },
   }, async (request) => {
-    const result = await api.propose({ type: 'UpdateSettings', atMs: api.nowMs(), settings: request.body });
+    const result = await api.propose({ type: 'UpdateSettings', atMs: api.nowMs(), settings: request.body }, actorOf(request));
     if (!result.ok) throw new CommandRefusedError(result.reason);
     return api.state().settings;
   });

@@ -5,7 +5,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 
 import { checkInternalAuth } from '../../hls/index.ts';
-import { requireApiToken } from '../auth.ts';
 import { ApiError } from '../errors.ts';
 import { errorResponses } from '../schemas.ts';
 import type { ClusterApi } from '../service.ts';
@@ -15,7 +14,6 @@ const LogBody = Type.Object({ stream: Type.String(), nodeId: Type.String(), epoc
 
 export const streamLogRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = async (app, { api }) => {
   app.get('/api/v1/streams/:id/log', {
-    onRequest: requireApiToken(api),
     schema: { params: Params, response: { 200: LogBody, ...errorResponses } },
   }, async (request) => {
     const { id } = request.params;

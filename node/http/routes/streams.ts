@@ -6,8 +6,10 @@ import { Type } from 'typebox';
 import type { Static } from 'typebox';
 
 import { sourceSchemes, streamProblem } from '../../state/index.ts';
-import type { ClusterState, StreamRecord } from '../../state/index.ts';
-import { requireApiToken } from '../auth.ts';
+import type { FastifyRequest } from 'fastify';
+
+import type { ClusterState, Command, StreamRecord } from '../../state/index.ts';
+import { actorOf } from '../auth.ts';
 import { ApiError, CommandRefusedError } from '../errors.ts';
 import { errorResponses, NameSchema } from '../schemas.ts';
 import type { ClusterApi } from '../service.ts';
@@ -91,52 +93,51 @@ function checked(input: StreamRecord): StreamRecord {
 }
 
 export const streamRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = async (app, { api }) => {
-  const auth = requireApiToken(api);
   const found = (id: string): StreamRecord => {
     const stream = api.state().streams[id];
     if (stream === undefined || !Object.hasOwn(api.state().streams, id)) throw new ApiError(404, `no stream ${id}: GET /api/v1/streams lists them`);
     return stream;
   };
-  const propose = async (command: Parameters<ClusterApi['propose']>[0]) => {
-    const result = await api.propose(command);
+  const propose = async (request: FastifyRequest, command: Command) => {
+    const result = await api.propose(command, actorOf(request));
     if (!result.ok) throw new CommandRefusedError(result.reason);
   };
 
-  app.get('/api/v1/streams', { onRequest: auth, schema: { response: { 200: Type.Array(StreamView), ...errorResponses } } }, async () => {
+  app.get('/api/v1/streams', { schema: { response: { 200: Type.Array(StreamView), ...errorResponses } } }, async () => {
     await api.read();
     const state = api.state();
     return Object.values(state.streams).sort((a, b) => a.id.localeCompare(b.id)).map((s) => streamView(api, state, s));
   });
 
-  app.get('/api/v1/streams/:id', { onRequest: auth, schema: { params: Params, response: { 200: StreamView, ...errorResponses } } }, async (request) => {
+  app.get('/api/v1/streams/:id', { schema: { params: Params, response: { 200: StreamView, ...errorResponses } } }, async (request) => {
     await api.read();
     return streamView(api, api.state(), found(request.params.id));
   });
 
-  app.post('/api/v1/streams', { onRequest: auth, schema: { body: CreateBody, response: { 201: StreamView, ...errorResponses } } }, async (request, reply) => {
+  app.post('/api/v1/streams', { schema: { body: CreateBody, response: { 201: StreamView, ...errorResponses } } }, async (request, reply) => {
     const atMs = api.nowMs();
     const stream = checked({ ...request.body, createdAtMs: atMs } as StreamRecord);
-    await propose({ type: 'CreateStream', atMs, stream });
+    await propose(request, { type: 'CreateStream', atMs, stream });
     return reply.code(201).send(streamView(api, api.state(), found(stream.id)));
   });
 
-  app.put('/api/v1/streams/:id', { onRequest: auth, schema: { params: Params, body: ReplaceBody, response: { 200: StreamView, ...errorResponses } } }, async (request) => {
+  app.put('/api/v1/streams/:id', { schema: { params: Params, body: ReplaceBody, response: { 200: StreamView, ...errorResponses } } }, async (request) => {
     const old = found(request.params.id);
     const stream = checked({ ...request.body, id: old.id, createdAtMs: old.createdAtMs } as StreamRecord);
-    await propose({ type: 'UpdateStream', atMs: api.nowMs(), stream });
+    await propose(request, { type: 'UpdateStream', atMs: api.nowMs(), stream });
     return streamView(api, api.state(), found(stream.id));
   });
 
-  app.patch('/api/v1/streams/:id', { onRequest: auth, schema: { params: Params, body: PatchBody, response: { 200: StreamView, ...errorResponses } } }, async (request) => {
+  app.patch('/api/v1/streams/:id', { schema: { params: Params, body: PatchBody, response: { 200: StreamView, ...errorResponses } } }, async (request) => {
     const old = found(request.params.id);
     const stream = checked({ ...old, ...request.body } as StreamRecord);
-    await propose({ type: 'UpdateStream', atMs: api.nowMs(), stream });
+    await propose(request, { type: 'UpdateStream', atMs: api.nowMs(), stream });
     return streamView(api, api.state(), found(stream.id));
   });
 
-  app.delete('/api/v1/streams/:id', { onRequest: auth, schema: { params: Params, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
+  app.delete('/api/v1/streams/:id', { schema: { params: Params, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
     found(request.params.id);
-    await propose({ type: 'DeleteStream', atMs: api.nowMs(), id: request.params.id });
+    await propose(request, { type: 'DeleteStream', atMs: api.nowMs(), id: request.params.id });
     return reply.code(204).send(null);
   });
 };

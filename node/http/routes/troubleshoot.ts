@@ -8,7 +8,6 @@ import { Type } from 'typebox';
 
 import { checkInternalAuth } from '../../hls/index.ts';
 import { sourceUrlProblem } from '../../state/index.ts';
-import { requireApiToken } from '../auth.ts';
 import { ApiError } from '../errors.ts';
 import { errorResponses } from '../schemas.ts';
 import type { ClusterApi, ProbeAnswer } from '../service.ts';
@@ -27,13 +26,13 @@ const HistoryReply = Type.Object({ nodeId: Type.String(), samples: Type.Array(Ty
 })) });
 
 export const troubleshootRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = async (app, { api }) => {
-  const auth = requireApiToken(api);
   const internal = async (header: string | undefined) => {
     const check = checkInternalAuth(header, api.internalToken());
     if (!check.ok) throw new ApiError(401, check.message);
   };
 
-  app.post('/api/v1/probe', { onRequest: auth, schema: { body: ProbeBody, response: { 200: ProbeReply, ...errorResponses } } }, async (request) => {
+  // Probing makes a worker open a source: the operator's tool, not a read-only account's.
+  app.post('/api/v1/probe', { config: { role: 'operator' }, schema: { body: ProbeBody, response: { 200: ProbeReply, ...errorResponses } } }, async (request) => {
     const { url, userAgent, referrer } = request.body;
     const problem = sourceUrlProblem(url);
     if (problem !== null) throw new ApiError(400, problem);
@@ -44,7 +43,7 @@ export const troubleshootRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> 
     return { nodeId, ...answer, streams: [...answer.streams], lines: [...answer.lines] };
   });
 
-  app.get('/api/v1/nodes/:id/log', { onRequest: auth, schema: { params: NodeParams, response: { 200: LogReply, ...errorResponses } } }, async (request) => {
+  app.get('/api/v1/nodes/:id/log', { schema: { params: NodeParams, response: { 200: LogReply, ...errorResponses } } }, async (request) => {
     const { id } = request.params;
     if (!Object.hasOwn(api.state().nodes, id)) throw new ApiError(404, `no node ${id} in this cluster`);
     const lines = await api.nodeLog(id);
@@ -52,7 +51,7 @@ export const troubleshootRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> 
     return { nodeId: id, lines: [...lines] };
   });
 
-  app.get('/api/v1/nodes/:id/history', { onRequest: auth, schema: { params: NodeParams, response: { 200: HistoryReply, ...errorResponses } } }, async (request) => {
+  app.get('/api/v1/nodes/:id/history', { schema: { params: NodeParams, response: { 200: HistoryReply, ...errorResponses } } }, async (request) => {
     const { id } = request.params;
     if (!Object.hasOwn(api.state().nodes, id)) throw new ApiError(404, `no node ${id} in this cluster`);
     return { nodeId: id, samples: [...api.loadHistory(id)] };

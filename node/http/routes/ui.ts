@@ -7,7 +7,6 @@ import { dirname, join, resolve } from 'node:path';
 
 import type { FastifyPluginAsync } from 'fastify';
 
-import { requireApiToken } from '../auth.ts';
 import type { ClusterApi } from '../service.ts';
 import { clusterView } from './cluster.ts';
 import { streamView } from './streams.ts';
@@ -45,7 +44,7 @@ export const uiRoutes: FastifyPluginAsync<{ api: ClusterApi }> = async (app, { a
   app.get('/', send('index.html'));
   for (const name of files.keys()) app.get(`/ui/${name}`, send(name));
 
-  app.get('/api/v1/events', { onRequest: requireApiToken(api) }, async (request, reply) => {
+  app.get('/api/v1/events', async (request, reply) => {
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });

@@ -1,0 +1,144 @@
+// The audit log in the replicated state: written by apply() of the very command that changes the
+// state, only for accepted commands that carry an actor, bounded, never holding a secret, and
+// absent from older snapshots.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { apply, auditEntriesMax, auditSummaryLengthMax, decodeState, encodeState, queryAudit, snapshotFormatVersion } from '../../node/state/index.ts';
+import type { Actor, AuditEntry, ClusterState, Command, StreamRecord } from '../../node/state/index.ts';
+import { adminToken, build, initCommand, joinCommand, t0, tokenRecord } from './fixtures.ts';
+
+const viaToken: Actor = { user: 'admin', role: 'admin', via: 'token', tokenId: adminToken.id };
+const viaSession: Actor = { user: 'admin', role: 'admin', via: 'session', tokenId: null };
+const secretUrl = 'http://user:s3cret-pass@example.test/tf1.ts';
+const stream: StreamRecord = {
+  id: 'tf1', name: 'TF1', sources: [{ url: secretUrl, priority: 0, userAgent: null, referrer: null }], profile: 'copy',
+  serviceId: null, pinGroup: null, pinNode: null, priority: 0, enabled: true, policy: {}, createdAtMs: 0,
+};
+
+function run(state: ClusterState, ...commands: Command[]): ClusterState {
+  for (const command of commands) {
+    const applied = apply(state, command);
+    assert.equal(applied.result.ok, true, `${command.type}: ${applied.result.ok ? '' : applied.result.reason}`);
+    state = applied.state;
+  }
+  return state;
+}
+
+const twoNodes = (): ClusterState => build(initCommand(), { type: 'CreateJoinToken', atMs: t0, token: tokenRecord('t1') }, joinCommand('p2', 't1'));
+
+test('an accepted command with an actor is recorded in the same step: who, what, when', () => {
+  const state = run(twoNodes(),
+    { type: 'CreateStream', atMs: t0 + 1, stream, actor: viaToken },
+    { type: 'SetNodeEnabled', atMs: t0 + 2, id: 'p2', enabled: false, actor: viaSession },
+    { type: 'UpdateStream', atMs: t0 + 3, stream: { ...stream, enabled: false, sources: [{ ...stream.sources[0]!, url: `${secretUrl}?v=2` }] }, actor: viaSession },
+  );
+  assert.deepEqual(state.audit, [
+    { id: 1, atMs: t0 + 1, user: 'admin', role: 'admin', via: 'token', tokenId: adminToken.id, action: 'CreateStream', target: 'tf1', summary: 'created stream tf1 "TF1"' },
+    { id: 2, atMs: t0 + 2, user: 'admin', role: 'admin', via: 'session', tokenId: null, action: 'SetNodeEnabled', target: 'p2', summary: 'disabled node n-p2' },
+    { id: 3, atMs: t0 + 3, user: 'admin', role: 'admin', via: 'session', tokenId: null, action: 'UpdateStream', target: 'tf1', summary: 'changed stream tf1 (enabled, sources)' },
+  ]);
+  assert.doesNotMatch(JSON.stringify(state.audit), /s3cret/, 'source URLs may hold credentials: only field names');
+});
+
+test('refused commands and the leader\'s own decisions are not recorded', () => {
+  const base = run(twoNodes(), { type: 'CreateStream', atMs: t0, stream, actor: viaToken });
+  const refused = apply(base, { type: 'DeleteStream', atMs: t0, id: 'nope', actor: viaToken });
+  assert.equal(refused.result.ok, false);
+  assert.equal(refused.state, base);
+  const assigned = run(base, { type: 'AssignStream', atMs: t0, streamId: 'tf1', nodeId: 'p2', base: 0 }, { type: 'UnassignStream', atMs: t0, streamId: 'tf1' });
+  assert.equal(assigned.audit.length, 1);
+  const bob = apply(base, { type: 'DeleteStream', atMs: t0, id: 'tf1', actor: { user: 'bob', role: 'admin', via: 'session', tokenId: null } });
+  assert.deepEqual(bob.result, { ok: false, reason: 'user bob no longer exists' });
+});
+
+test('summaries never hold a password, a token secret or a signing secret', () => {
+  const state = run(twoNodes(),
+    { type: 'CreateUser', atMs: t0, user: { name: 'bob', passwordHash: 'scrypt$SECRETHASH', role: 'operator' }, actor: viaToken },
+    { type: 'UpdateUser', atMs: t0, name: 'bob', passwordHash: 'scrypt$OTHERHASH', role: 'read-only', actor: viaToken },
+    { type: 'CreateApiToken', atMs: t0, token: { id: 'c0c0c0c0c0c0c0c0', name: 'ci', secretHash: 'e'.repeat(64), user: 'admin', role: 'read-only', createdAtMs: 0 }, actor: viaToken },
+    { type: 'CreateService', atMs: t0, service: { id: 'news', name: 'News', policy: {}, hls: { segmentS: 2, windowSegments: 6, mode: 'proxy', signingSecret: 'SIGNINGSECRET-0123' }, createdAtMs: 0 }, actor: viaToken },
+    { type: 'UpdatePolicy', atMs: t0, policy: { strategy: 'binpack' }, hls: { segmentS: 2, windowSegments: 6, mode: 'proxy', signingSecret: 'SIGNINGSECRET-4567' }, actor: viaToken },
+    { type: 'CreateLine', atMs: t0, line: { username: 'viewer', passwordHash: 'scrypt$LINEHASH', maxConnections: 2, expiresAtMs: null, enabled: true, createdAtMs: 0 }, actor: viaToken },
+    { type: 'UpdateLine', atMs: t0, line: { username: 'viewer', passwordHash: 'scrypt$LINEHASH2', maxConnections: 2, expiresAtMs: null, enabled: true, createdAtMs: 0 }, actor: viaToken },
+    { type: 'DeleteApiToken', atMs: t0, id: 'c0c0c0c0c0c0c0c0', actor: viaToken },
+    { type: 'DeleteUser', atMs: t0, name: 'bob', actor: viaToken },
+  );
+  assert.deepEqual(state.audit.map((e) => [e.action, e.target, e.summary]), [
+    ['CreateUser', 'bob', 'created user bob (operator)'],
+    ['UpdateUser', 'bob', 'changed user bob: role operator -> read-only, password changed'],
+    ['CreateApiToken', 'c0c0c0c0c0c0c0c0', 'created API token c0c0c0c0c0c0c0c0 "ci" (read-only) for admin'],
+    ['CreateService', 'news', 'created service news "News"'],
+    ['UpdatePolicy', 'policy', 'changed the cluster policy: strategy, hls.signingSecret'],
+    ['CreateLine', 'viewer', 'created line viewer: 2 connections, never expires'],
+    ['UpdateLine', 'viewer', 'changed line viewer (password)'],
+    ['DeleteApiToken', 'c0c0c0c0c0c0c0c0', 'revoked API token c0c0c0c0c0c0c0c0 "ci" of admin'],
+    ['DeleteUser', 'bob', 'deleted user bob'],
+  ]);
+  assert.doesNotMatch(JSON.stringify(state.audit), /HASH|SECRET|eeeeeeee/);
+});
+
+test('logins are recorded without an actor; a failed one of an unknown name has no role', () => {
+  const state = run(twoNodes(),
+    { type: 'RecordLogin', atMs: t0, user: 'admin', role: 'admin', ok: true, from: '10.0.0.5', unrecorded: 0 },
+    { type: 'RecordLogin', atMs: t0 + 1, user: 'mallory', role: null, ok: false, from: '10.0.0.66', unrecorded: 12 },
+  );
+  assert.deepEqual(state.audit, [
+    { id: 1, atMs: t0, user: 'admin', role: 'admin', via: 'session', tokenId: null, action: 'Login', target: 'admin', summary: 'logged in from 10.0.0.5' },
+    { id: 2, atMs: t0 + 1, user: 'mallory', role: null, via: 'session', tokenId: null, action: 'LoginFailed', target: 'mallory',
+      summary: 'failed login (wrong username or password) from 10.0.0.66 (12 earlier attempts on that node were not recorded: over its budget)' },
+  ]);
+});
+
+test('the log keeps the newest entries up to the bound; ids keep growing', () => {
+  const filler: AuditEntry[] = Array.from({ length: auditEntriesMax }, (_, i) => ({
+    id: i + 1, atMs: t0, user: 'admin', role: 'admin', via: 'session', tokenId: null, action: 'PutGroup', target: 'g', summary: `entry ${i + 1}`,
+  }));
+  const full: ClusterState = { ...twoNodes(), audit: filler };
+  const state = run(full, { type: 'PutGroup', atMs: t0 + 9, group: { name: 'edge', priority: 1 }, actor: viaSession });
+  assert.equal(state.audit.length, auditEntriesMax);
+  assert.equal(state.audit[0]!.id, 2, 'the oldest went');
+  assert.deepEqual(state.audit.at(-1), { id: auditEntriesMax + 1, atMs: t0 + 9, user: 'admin', role: 'admin', via: 'session', tokenId: null, action: 'PutGroup', target: 'edge', summary: 'created group edge: priority 1' });
+  assert.equal(full.audit.length, auditEntriesMax, 'the old state is untouched');
+  // A full log survives a snapshot.
+  assert.deepEqual(decodeState(encodeState(state)).audit, state.audit);
+});
+
+test('long summaries are cut to the bound', () => {
+  const name = 'x'.repeat(256);
+  const state = run(twoNodes(), { type: 'CreateStream', atMs: t0, stream: { ...stream, name }, actor: viaSession });
+  assert.equal(state.audit[0]!.summary.length, auditSummaryLengthMax);
+  assert.match(state.audit[0]!.summary, /…$/);
+  assert.doesNotThrow(() => decodeState(encodeState(state)));
+});
+
+test('a snapshot from before the audit log decodes with an empty one; ids out of order are damage', () => {
+  const state = run(twoNodes(), { type: 'SetNodeEnabled', atMs: t0, id: 'p2', enabled: false, actor: viaSession });
+  const { audit: _dropped, ...older } = state;
+  const decoded = decodeState(new TextEncoder().encode(JSON.stringify({ v: snapshotFormatVersion, state: older })));
+  assert.deepEqual(decoded.audit, []);
+  assert.deepEqual(decoded.nodes, state.nodes);
+  // The next entry after such a restore starts at 1.
+  assert.equal(run(decoded, { type: 'SetNodeEnabled', atMs: t0, id: 'p2', enabled: true, actor: viaSession }).audit[0]!.id, 1);
+  const twice = { ...state, audit: [state.audit[0]!, state.audit[0]!] };
+  assert.throws(() => decodeState(encodeState(twice)), /\/audit\/1 has id 1, not more than the one before it/);
+});
+
+test('queryAudit: newest first, filters, total and limit', () => {
+  const state = run(twoNodes(),
+    { type: 'CreateStream', atMs: t0 + 10, stream, actor: viaToken },
+    { type: 'SetNodeEnabled', atMs: t0 + 20, id: 'p2', enabled: false, actor: viaSession },
+    { type: 'SetNodeEnabled', atMs: t0 + 30, id: 'p2', enabled: true, actor: viaSession },
+    { type: 'RecordLogin', atMs: t0 + 40, user: 'mallory', role: null, ok: false, from: '10.0.0.66', unrecorded: 0 },
+  );
+  const ids = (filter: Parameters<typeof queryAudit>[1]) => queryAudit(state.audit, filter).entries.map((e) => e.id);
+  assert.deepEqual(ids({ limit: 100 }), [4, 3, 2, 1]);
+  assert.deepEqual(queryAudit(state.audit, { limit: 2 }), { entries: [state.audit[3]!, state.audit[2]!], total: 4 });
+  assert.deepEqual(ids({ limit: 100, user: 'admin' }), [3, 2, 1]);
+  assert.deepEqual(ids({ limit: 100, action: 'SetNodeEnabled' }), [3, 2]);
+  assert.deepEqual(ids({ limit: 100, target: 'tf1' }), [1]);
+  assert.deepEqual(ids({ limit: 100, q: 'DISABLED' }), [2]);
+  assert.deepEqual(ids({ limit: 100, q: 'p2' }), [3, 2], 'q matches the target too');
+  assert.deepEqual(ids({ limit: 100, sinceMs: t0 + 20, untilMs: t0 + 30 }), [3, 2], 'bounds are inclusive');
+  assert.deepEqual(queryAudit(state.audit, { limit: 1, action: 'SetNodeEnabled' }).total, 2);
+});
