@@ -61,6 +61,8 @@ export class RaftDriver extends EventEmitter<RaftDriverEvents> {
   #storage: MemoryStorage | null = null;
   #ticker: { stop(): void } | null = null;
   #ticks = 0;
+  /** The tick at which this node last heard from its leader (or was the leader). */
+  #leaderHeardTick = 0;
   #appliedIndex = 0;
   /** A hard state that only moved the commit index, not written yet (see #handleReady). */
   #unsavedHardState: HardState | null = null;
@@ -192,6 +194,14 @@ export class RaftDriver extends EventEmitter<RaftDriverEvents> {
   status(): Status {
     if (this.#node === null) throw new DriverStoppedError(this.id);
     return this.#node.status();
+  }
+
+  /** Ticks since this node last heard from a leader, or was one (0 on the leader). A learner
+   *  cut off from the cluster never campaigns, so its Raft status keeps naming the old leader:
+   *  this is how such a node knows it is alone. */
+  ticksSinceLeaderContact(): number {
+    if (this.#node?.softState().role === 'leader') this.#leaderHeardTick = this.#ticks;
+    return this.#ticks - this.#leaderHeardTick;
   }
 
   /** The index of the last entry applied to the state machine. */
@@ -328,6 +338,7 @@ export class RaftDriver extends EventEmitter<RaftDriverEvents> {
   #transportHandler(): TransportHandler {
     return {
       message: (m) => {
+        if (m.from === this.#leaderId) this.#leaderHeardTick = this.#ticks;
         if (m.type === 'MsgProp') this.#feed((node) => this.#serveForward(node, m));
         else if (m.type === 'MsgPropResp') this.#forwardAnswered(m);
         else this.#feed((node) => node.step(m));

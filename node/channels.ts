@@ -10,7 +10,7 @@ import { clusterFromState, HlsPoller, internalTokenFromNetworkKey, SegmentCache 
 import type { HlsRoutesOptions } from './hls/index.ts';
 import type { MemberFigures } from './leader/placement-view.ts';
 import { StreamsLoop } from './leader/streams-loop.ts';
-import { hlsOf } from './state/index.ts';
+import { hlsOf, isMember } from './state/index.ts';
 import type { ApplyResult, ClusterState, Command, NodeId } from './state/index.ts';
 import { Supervisor, workerListSize } from './supervisor/index.ts';
 import type { StreamSpec } from './supervisor/index.ts';
@@ -25,7 +25,9 @@ export interface ChannelsComponents {
   readonly dataDir: string;
   /** The cluster's pre-shared key: the internal token of /internal routes derives from it. */
   readonly networkKey: Uint8Array;
-  readonly driver: Pick<RaftDriver, 'status'>;
+  readonly driver: Pick<RaftDriver, 'status' | 'ticksSinceLeaderContact'>;
+  /** Raft's tick, to turn ticks since the leader was heard into time. */
+  readonly tickIntervalMs: number;
   readonly state: () => ClusterState;
   /** Calls `listener` after every applied change; returns the unsubscribe function. */
   readonly onStateChange: (listener: () => void) => () => void;
@@ -45,6 +47,7 @@ export interface ChannelsInit {
  *  assignment (or as its second worker), each with its own epoch. */
 export function desiredStreams(state: ClusterState, selfId: NodeId): Map<string, StreamSpec> {
   const desired = new Map<string, StreamSpec>();
+  if (!isMember(state, selfId)) return desired; // removed: its streams are placed elsewhere
   for (const a of Object.values(state.assignments)) {
     const epoch = a.nodeId === selfId ? a.epoch : a.next?.nodeId === selfId ? a.next.epoch : null;
     if (epoch === null) continue;
@@ -153,7 +156,11 @@ export class Channels {
   #checkFence(): void {
     const { role, leaderId } = this.#c.driver.status();
     const nowMs = Date.now();
-    if (role === 'leader' || (role === 'follower' && leaderId !== null)) this.#lastLeaderContactMs = nowMs;
+    // A follower that names a leader but has not heard from it (a removed learner, cut off by
+    // gating, never campaigns and keeps naming it) is not in contact.
+    const heardMs = this.#c.driver.ticksSinceLeaderContact() * this.#c.tickIntervalMs;
+    if (role === 'leader') this.#lastLeaderContactMs = nowMs;
+    else if (role === 'follower' && leaderId !== null) this.#lastLeaderContactMs = Math.max(this.#lastLeaderContactMs, nowMs - heardMs);
     const fenced = nowMs - this.#lastLeaderContactMs > this.#fenceAfterMs;
     if (fenced === this.#fenced) return;
     this.#fenced = fenced;

@@ -299,6 +299,21 @@ for (const makeKind of [async () => memoryKind, levelKind]) {
       c.network.healAll();
     }, { forwardProposals: true, readTimeoutTicks: 30 }));
 
+    test('ticksSinceLeaderContact: 0 on the leader, small on a follower that hears it, growing on one cut off', () => withCluster(kind, async (c) => {
+      const leader = await c.leader();
+      const follower = [...c.members.values()].find((m) => m !== leader)!;
+      await leader.driver.propose(bytes('x'));
+      assert.equal(leader.driver.ticksSinceLeaderContact(), 0);
+      assert.ok(follower.driver.ticksSinceLeaderContact() <= 2, `follower: ${follower.driver.ticksSinceLeaderContact()}`);
+      c.network.isolate(follower.driver.id);
+      const started = Date.now();
+      while (follower.driver.ticksSinceLeaderContact() < 8) {
+        assert.ok(Date.now() - started < waitMs, 'the cut-off follower counts the ticks without its leader');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      c.network.healAll();
+    }));
+
     test('a commit index kept back from its own write is stored at the next tick, and at a stop', () => withCluster(kind, async (c) => {
       const leader = await c.leader();
       await leader.driver.propose(bytes('a'));

@@ -45,14 +45,17 @@ test('a node runs the streams it is the worker or the second worker of, each in 
   assert.equal(desired.get('b')?.epoch, 3, "the second worker's own epoch");
   assert.equal(desired.get('a')?.segmentS, 2);
   assert.deepEqual([...desiredStreams(state, 'other').keys()], ['b']);
+  const removed = { ...state, nodes: { me: state.nodes['me']! } };
+  assert.deepEqual([...desiredStreams(removed, 'other').keys()], [], 'a node that applied its own removal runs nothing');
 });
 
 test('without a leader for the fence time a node is fenced; with one again it is not', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'ottmesh-channels-'));
   let status: { role: 'leader' | 'follower' | 'pre-candidate'; leaderId: string | null } = { role: 'follower', leaderId: 'other' };
+  let silentTicks = 0;
   const lines: string[] = [];
   const channels = new Channels({
-    selfId: 'me', dataDir, networkKey: new Uint8Array(32), driver: { status: () => status as never },
+    selfId: 'me', dataDir, networkKey: new Uint8Array(32), driver: { status: () => status as never, ticksSinceLeaderContact: () => silentTicks }, tickIntervalMs: 100,
     state: () => stateWith(), onStateChange: () => () => undefined,
     members: () => ({ health: 'alive', host: null, streams: [] }), gatewayFigures: () => [],
     propose: async () => ({ ok: true }), reportNow: () => undefined, log: (line) => lines.push(line),
@@ -68,6 +71,13 @@ test('without a leader for the fence time a node is fenced; with one again it is
     assert.equal(channels.fenced, true);
     assert.ok(lines.some((l) => /no leader for 300 ms: stopping this node's streams/.test(l)), lines.join('\n'));
     status = { role: 'follower', leaderId: 'other' };
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.equal(channels.fenced, false);
+    // A cut-off learner keeps naming its leader but no longer hears from it.
+    silentTicks = 5;
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.equal(channels.fenced, true, 'a follower that names a leader it has not heard from for the fence time is fenced');
+    silentTicks = 0;
     await new Promise((resolve) => setTimeout(resolve, 400));
     assert.equal(channels.fenced, false);
   } finally {
