@@ -19,7 +19,10 @@ export type ChangeListener = (state: ClusterState, previous: ClusterState, comma
 
 export class ClusterStateMachine implements StateMachine {
   #state: ClusterState = emptyState();
-  readonly #results = new Map<number, ApplyResult>();
+  /** The last resultsKeptMax results, by entry index modulo the bound: a ring, not a Map, as
+   *  every node records one per entry (Map inserts and deletes showed in write profiles). */
+  readonly #resultIndexes = new Array<number>(resultsKeptMax).fill(-1);
+  readonly #results = new Array<ApplyResult | null>(resultsKeptMax).fill(null);
   readonly #listeners = new Set<ChangeListener>();
 
   /** Throws UnknownCommandError / CorruptCommandError for an entry that does not decode: the
@@ -44,7 +47,8 @@ export class ClusterStateMachine implements StateMachine {
     this.#state = data.length === 0 ? emptyState() : decodeState(data);
     // Results belong to entries of the replaced history; a proposer still waiting on one is
     // told by the driver (ProposalOutcomeUnknownError), not by us.
-    this.#results.clear();
+    this.#resultIndexes.fill(-1);
+    this.#results.fill(null);
     this.#emit(previous, null);
   }
 
@@ -56,7 +60,8 @@ export class ClusterStateMachine implements StateMachine {
   /** What applying the entry at `index` did, or null when that entry was not applied here
    *  (yet), was not a command, or its result is older than the last `resultsKeptMax`. */
   resultAt(index: number): ApplyResult | null {
-    return this.#results.get(index) ?? null;
+    const slot = index % resultsKeptMax;
+    return this.#resultIndexes[slot] === index ? this.#results[slot]! : null;
   }
 
   /** Calls `listener` after every change; returns a function that unsubscribes. */
@@ -66,9 +71,9 @@ export class ClusterStateMachine implements StateMachine {
   }
 
   #remember(index: number, result: ApplyResult): void {
-    this.#results.set(index, result);
-    // Map iteration is insertion order: the first key is the oldest.
-    while (this.#results.size > resultsKeptMax) this.#results.delete(this.#results.keys().next().value!);
+    const slot = index % resultsKeptMax;
+    this.#resultIndexes[slot] = index;
+    this.#results[slot] = result;
   }
 
   #emit(previous: ClusterState, command: Command | null): void {
