@@ -9,13 +9,17 @@ import type { KnownMember, NodeConfig } from './config.ts';
 import { httpUrlOf } from './config.ts';
 import type { DataDirPaths } from './data-dir.ts';
 import { buildServer, listen, WriteTimeoutError } from './http/index.ts';
+import type { IptvParts } from './http/server.ts';
+import { TsRelayHub } from './hls/ts-relay.ts';
+import { remoteViewerCount, ViewerRegistry } from './hls/viewers.ts';
+import { EpgRefresher } from './iptv/epg-refresher.ts';
 import type { ClusterApi, HttpServer } from './http/index.ts';
 import { createHost, handleJoin, Libp2pRaftTransport } from './p2p/index.ts';
 import type { JoinRequest, JoinResponse, P2pHost } from './p2p/index.ts';
 import { ClusterStateMachine, findNode, isMember, joinTokenProblem, nodesSorted, proposeCommand } from './state/index.ts';
 import type { ApplyResult, ClusterState, Command, NodeRecord } from './state/index.ts';
 import type { PrivateKey } from '@libp2p/interface';
-import { defaultTelemetryTopic, HostSampler, TelemetryGossip } from './gossip/index.ts';
+import { defaultTelemetryTopic, HostSampler, realGossipClock, TelemetryGossip } from './gossip/index.ts';
 import type { StreamFigures } from './gossip/report.ts';
 import type { MemberFigures } from './leader/placement-view.ts';
 import { memberIds } from './state/index.ts';
@@ -106,8 +110,12 @@ export class NodeRuntime {
   leaderChanges = 0;
   /** The channel side (supervisor, gateway, streams loop), once started. */
   channels: Channels | null = null;
+  readonly #iptv: IptvParts & { epg: EpgRefresher };
+  /** Telemetry gossip, once started (the viewer counts of other members come from it). */
+  telemetry: TelemetryGossip | null = null;
 
-  private constructor(parts: { init: RuntimeInit; store: LevelLogStore; machine: ClusterStateMachine; host: P2pHost; driver: RaftDriver; http: HttpServer }) {
+  private constructor(parts: { init: RuntimeInit; store: LevelLogStore; machine: ClusterStateMachine; host: P2pHost; driver: RaftDriver; http: HttpServer; iptv: IptvParts & { epg: EpgRefresher } }) {
+    this.#iptv = parts.iptv;
     this.peerId = parts.init.peerId;
     this.config = parts.init.config;
     // Every line this node logs is also kept for GET /api/v1/nodes/:id/log.
@@ -123,6 +131,11 @@ export class NodeRuntime {
     this.driver = parts.driver;
     this.http = parts.http;
     this.membership = { member: () => null, health: () => 'alive', downSinceMs: () => null, streamFigures: () => [], memberFigures: () => ({ health: 'alive', host: null, streams: [] }) };
+  }
+
+  /** Log a line as this node (kept for the dashboard's log tail too). */
+  logLine(line: string): void {
+    this.#log(line);
   }
 
   static async start(init: RuntimeInit): Promise<NodeRuntime> {
@@ -152,8 +165,14 @@ export class NodeRuntime {
         { id: init.peerId, tickIntervalMs: raftTickIntervalMs, electionTicks: raftElectionTicks, heartbeatTicks: 1, forwardProposals: true, ...(init.bootstrap ? { bootstrap: init.bootstrap } : {}) },
       );
       const runtime: { current: NodeRuntime | null } = { current: null };
-      const http = buildServer({ api: clusterApi(() => runtime.current!) }, {});
-      const node = new NodeRuntime({ init, store, machine, host, driver, http });
+      const epg = new EpgRefresher({ state: () => machine.current(), fetch: globalThis.fetch, clock: realGossipClock, log: (line) => runtime.current?.logLine(line) });
+      const iptv: IptvParts = {
+        viewers: new ViewerRegistry({ remoteCount: remoteViewerCount(() => runtime.current?.telemetry?.membership ?? null, () => Object.keys(machine.current().nodes), init.peerId) }),
+        relay: new TsRelayHub({ gateway: () => runtime.current?.channels?.routes ?? null }),
+        epg,
+      };
+      const http = buildServer({ api: clusterApi(() => runtime.current!), iptv }, {});
+      const node = new NodeRuntime({ init, store, machine, host, driver, http, iptv: { ...iptv, epg } });
       runtime.current = node;
       // From here on, stop() undoes whatever of the parts had started.
       cleanups.splice(0, cleanups.length, () => node.stop());
@@ -200,6 +219,8 @@ export class NodeRuntime {
     const bound = await listen(this.http, this.config.host, this.config.httpPort);
     this.httpUrl = httpUrlOf(this.config.host, bound.port);
     this.#stops.push(() => this.http.close());
+    // Stops run in reverse: open .ts relays end before close() waits for their responses.
+    this.#stops.push(() => this.#iptv.relay.stop());
     const join = await handleJoin(this.host, (peerId, request) => this.#handleJoin(peerId, request));
     this.#stops.push(() => join.stop());
     const settings = this.machine.current().settings;
@@ -208,12 +229,14 @@ export class NodeRuntime {
         pubsub: this.host.pubsub, sampler: new HostSampler({ dataDir: this.#dataDir }), isMember: (id) => isMember(this.machine.current(), id),
         streams: () => channels.streamFigures(),
         gateway: () => channels.gatewayFigures(),
+        viewers: () => this.#iptv.viewers.figures(),
       },
       // Timing from the replicated settings as applied at start (a change takes effect as each
       // node restarts).
       { nodeId: this.peerId, timing: { suspectAfterMs: settings.suspectAfterS * 1000, downAfterMs: settings.downAfterS * 1000 } },
     );
     const telemetry = gossip;
+    this.telemetry = telemetry;
     const members = () => telemetry.setMembers(memberIds(this.machine.current()));
     members();
     telemetry.onTransition((t) => this.#log(`${findNode(this.machine.current(), t.id)?.name ?? t.id} is ${t.to} (was ${t.from})`));
@@ -230,6 +253,8 @@ export class NodeRuntime {
     this.#stops.push(unsubscribe);
     await channels.start();
     this.#stops.push(() => channels.stop());
+    this.#iptv.epg.start();
+    this.#stops.push(() => this.#iptv.epg.stop());
     const sampleLoad = () => this.loadHistory.sample(Date.now(), new Map(Object.keys(this.machine.current().nodes).map((id) => {
       const m = this.membership.memberFigures(id);
       return [id, { host: m.host, streams: m.streams.length }];

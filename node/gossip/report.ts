@@ -9,6 +9,13 @@ export const maxReportBytes = 128 * 1024;
 export const maxStreamItems = 500;
 /** Bound on id-like strings (node ids, stream ids, source names), in characters. */
 export const maxIdChars = 256;
+/** Bound on lines in one report's `viewers` (the sender keeps those with the most viewers). At
+ *  about 20 bytes a line this is 20 KiB at most. */
+export const maxViewerLines = 1000;
+/** Bound on one line's viewers on one node (a line allows at most 1000). */
+export const maxViewersPerLine = 100_000;
+/** Viewer line usernames (node/state lines-apply.ts usernamePattern). */
+const lineNamePattern = /^[A-Za-z0-9._-]{1,64}$/;
 
 export const streamStatuses = ['starting', 'running', 'restarting', 'failed', 'stopped'] as const;
 export type StreamStatus = (typeof streamStatuses)[number];
@@ -74,6 +81,10 @@ export interface TelemetryReport extends HostFigures {
   readonly streams: { readonly count: number; readonly items: readonly StreamFigures[] };
   /** Per stream, what this node's gateway published (absent from nodes of older versions). */
   readonly gateway?: { readonly items: readonly GatewayFigures[] };
+  /** Viewers this node serves per viewer line (open .ts relays and live HLS sessions), lines
+   *  with none left out; absent when none (and from older versions). Decoded into a
+   *  null-prototype record: read it with Object.hasOwn. */
+  readonly viewers?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -146,6 +157,7 @@ function readReport(value: unknown): TelemetryReport {
   return {
     v: 1,
     ...(gateway === undefined ? {} : { gateway: { items: gatewayItems.map((item, i) => readGateway(item, `gateway.items[${i}]`)) } }),
+    ...(o['viewers'] === undefined ? {} : { viewers: readViewers(o['viewers']) }),
     nodeId: id(o['nodeId'], 'nodeId'),
     seq: count(o['seq'], 'seq'),
     sentAtMs: count(o['sentAtMs'], 'sentAtMs'),
@@ -194,6 +206,19 @@ function readGateway(value: unknown, path: string): GatewayFigures {
     ...(o['lastPublished'] === undefined ? {} : { lastPublished: count(o['lastPublished'], `${path}.lastPublished`) }),
     ...(sealed === undefined ? {} : { sealed }),
   };
+}
+
+function readViewers(value: unknown): Record<string, number> {
+  const entries = Object.entries(object(value, 'viewers'));
+  if (entries.length > maxViewerLines) throw new InvalidReport(`viewers: ${entries.length} lines > ${maxViewerLines}`);
+  const out = Object.create(null) as Record<string, number>;
+  for (const [line, n] of entries) {
+    if (!lineNamePattern.test(line)) throw new InvalidReport(`viewers: ${JSON.stringify(line.slice(0, 80))} is not a line username`);
+    const viewers = count(n, `viewers.${line}`);
+    if (viewers < 1 || viewers > maxViewersPerLine) throw new InvalidReport(`viewers.${line}: expected 1-${maxViewersPerLine}, got ${viewers}`);
+    out[line] = viewers;
+  }
+  return out;
 }
 
 function object(value: unknown, path: string): Obj {

@@ -5,7 +5,7 @@ import { everyFixedRate, realGossipClock } from './clock.ts';
 import type { FixedRateTimer, GossipClock } from './clock.ts';
 import { MembershipView } from './membership.ts';
 import type { Transition } from './membership.ts';
-import { decodeReport, encodeReport, maxStreamItems, seqSeed } from './report.ts';
+import { decodeReport, encodeReport, maxStreamItems, maxViewerLines, seqSeed } from './report.ts';
 import type { GatewayFigures, HostFigures, StreamFigures, TelemetryReport } from './report.ts';
 import type { PubSubMessage, TelemetryPubSub } from './pubsub.ts';
 import type { Sampler } from './sampler.ts';
@@ -29,6 +29,9 @@ export interface TelemetryGossipComponents {
   readonly streams?: () => readonly StreamFigures[];
   /** What this node's HLS gateway published per stream, called once per report (default: none). */
   readonly gateway?: () => readonly GatewayFigures[];
+  /** Viewers this node serves per viewer line (ViewerRegistry.figures()), called once per report
+   *  (default: none). At most maxViewerLines are sent. Must not throw. */
+  readonly viewers?: () => Readonly<Record<string, number>>;
   /** Default `console`. */
   readonly logger?: GossipLogger;
 }
@@ -171,10 +174,12 @@ export class TelemetryGossip {
     if (!this.#running) return;
     const items = this.#components.streams?.() ?? [];
     const gateway = this.#components.gateway?.() ?? [];
+    const viewers = Object.entries(this.#components.viewers?.() ?? {}).filter(([, n]) => n > 0).slice(0, maxViewerLines);
     const report: TelemetryReport = {
       v: 1, nodeId: this.nodeId, seq: this.#nextSeq++, sentAtMs: this.#clock.wallMs(), ...figures,
       streams: { count: items.length, items: items.slice(0, maxStreamItems) },
       ...(gateway.length === 0 ? {} : { gateway: { items: gateway.slice(0, maxStreamItems) } }),
+      ...(viewers.length === 0 ? {} : { viewers: Object.assign(Object.create(null) as Record<string, number>, Object.fromEntries(viewers)) }),
     };
     let bytes: Uint8Array;
     try {

@@ -26,6 +26,11 @@ import { uiRoutes } from './routes/ui.ts';
 import { troubleshootRoutes } from './routes/troubleshoot.ts';
 import { lineRoutes } from './routes/lines.ts';
 import { xtreamRoutes } from './routes/xtream.ts';
+import { playlistRoutes } from './routes/playlists.ts';
+import type { EpgView } from './routes/playlists.ts';
+import { hlsViewerSessions } from '../hls/viewers-http.ts';
+import type { TsRelayHub } from '../hls/ts-relay.ts';
+import type { ViewerRegistry } from '../hls/viewers.ts';
 import { userRoutes } from './routes/users.ts';
 import { apiTokenRoutes } from './routes/api-tokens.ts';
 import { auditRoutes } from './routes/audit.ts';
@@ -40,8 +45,18 @@ export const defaultBodyLimitBytes = 64 * 1024;
 
 export type HttpServer = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
 
+/** The node's IPTV parts (docs/iptv.md). */
+export interface IptvParts {
+  readonly viewers: ViewerRegistry;
+  readonly relay: TsRelayHub;
+  /** The EpgRefresher, as the routes read it. */
+  readonly epg: EpgView;
+}
+
 export interface HttpServerComponents {
   readonly api: ClusterApi;
+  /** Parts absent (tests): .ts URLs redirect to HLS, viewers are not counted, guides are empty. */
+  readonly iptv?: Partial<IptvParts>;
   /** A pino logger (or any fastify-compatible one); default: no logging. */
   readonly logger?: FastifyBaseLogger;
 }
@@ -69,6 +84,8 @@ export function buildServer(components: HttpServerComponents, init: HttpServerIn
   const { api } = components;
   // Before any route: every /api/v1 route inherits authentication and its role check.
   installAuth(app, api);
+  // Before the routes: its hook must precede the gateway's (registered by the runtime).
+  if (components.iptv?.viewers !== undefined) void app.register(hlsViewerSessions, { api, viewers: components.iptv.viewers });
   // The OpenAPI document is made from the routes' own schemas (registered after this).
   void app.register(swagger, {
     openapi: {
@@ -100,7 +117,8 @@ export function buildServer(components: HttpServerComponents, init: HttpServerIn
   void app.register(uiRoutes, { api });
   void app.register(troubleshootRoutes, { api });
   void app.register(lineRoutes, { api });
-  void app.register(xtreamRoutes, { api });
+  void app.register(xtreamRoutes, { api, ...components.iptv });
+  void app.register(playlistRoutes, { api, ...(components.iptv?.epg === undefined ? {} : { epg: components.iptv.epg }) });
   void app.register(userRoutes, { api });
   void app.register(apiTokenRoutes, { api });
   void app.register(auditRoutes, { api });

@@ -162,9 +162,15 @@ function finish(p: Pending, urlLine: string): M3uEntry {
  *  tvg-id, else the title; ASCII letters and digits, '-' elsewhere; a number appended on clashes. */
 export function slugFor(entry: Pick<M3uEntry, 'title' | 'attrs'>, taken: Set<string>): string {
   const from = entry.attrs['tvg-id'] !== undefined && entry.attrs['tvg-id'] !== '' ? entry.attrs['tvg-id'] : entry.title;
-  const base = from.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 56) || 'channel';
+  const base = slugBase(from) || 'channel';
   let id = base;
   for (let n = 2; taken.has(id); n++) id = `${base}-${n}`;
   taken.add(id);
   return id;
+}
+
+/** The slug part of an id made from `text`: ASCII letters and digits lowercased, '-' elsewhere,
+ *  at most 56 characters ('' when nothing is left). The EPG matches guide channel ids with it. */
+export function slugBase(text: string): string {
+  return text.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 56);
 }

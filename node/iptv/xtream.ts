@@ -14,7 +14,7 @@ export const firstHashedId = 2;
 /** The category of streams in no service. */
 export const defaultCategoryId = 1;
 export const defaultCategoryName = 'Live';
-/** What the line may play: HLS (our native form) and TS (redirected to HLS, see the routes). */
+/** What the line may play: HLS (our native form) and TS (relayed from the HLS segments). */
 export const allowedOutputFormats = ['m3u8', 'ts'] as const;
 
 /** FNV-1a (32 bit) of `key`, folded into [firstHashedId, xtreamIdMax]. */
@@ -102,7 +102,7 @@ export interface LiveStreamItem {
 
 /** `get_live_streams`, optionally only category `categoryId` (a string, as players send it);
  *  enabled streams only, by name; `num` counts from 1 in that order. */
-export function liveStreams(catalog: XtreamCatalog, categoryId?: string): LiveStreamItem[] {
+export function liveStreams(catalog: XtreamCatalog, categoryId?: string, logo: (streamId: string) => string = () => ''): LiveStreamItem[] {
   const numbers = streamNumbers(catalog);
   const services = serviceNumbers(catalog);
   const streams = Object.values(catalog.streams)
@@ -112,7 +112,7 @@ export function liveStreams(catalog: XtreamCatalog, categoryId?: string): LiveSt
   return streams.map((stream, i) => {
     const category = categoryOf(catalog, stream, services);
     return {
-      num: i + 1, name: stream.name, stream_type: 'live', stream_id: numbers.get(stream.id)!, stream_icon: '', epg_channel_id: stream.id,
+      num: i + 1, name: stream.name, stream_type: 'live', stream_id: numbers.get(stream.id)!, stream_icon: logo(stream.id), epg_channel_id: stream.id,
       added: String(Math.floor(stream.createdAtMs / 1000)), is_adult: 0, category_id: String(category), category_ids: [category],
       custom_sid: '', tv_archive: 0, direct_source: '', tv_archive_duration: 0,
     };
@@ -165,19 +165,25 @@ export interface PlaylistLinks {
   readonly username: string;
   readonly password: string;
   readonly extension: 'ts' | 'm3u8';
+  /** The XMLTV guide for these streams (written as x-tvg-url and url-tvg); none when absent. */
+  readonly guideUrl?: string;
 }
 
-/** The get.php `m3u_plus` playlist: CRLF lines, every enabled stream with its tvg-id, name, logo
- *  and group, and its /live/<user>/<pass>/<id>.<ext> URL. */
-export function m3uPlus(catalog: XtreamCatalog, links: PlaylistLinks): string {
+/** The get.php `m3u_plus` playlist: CRLF lines, the guide URL in the header (both spellings
+ *  players read), every enabled stream with its tvg-id, name, logo (from the guide) and group,
+ *  and its /live/<user>/<pass>/<id>.<ext> URL (credentials URL-encoded). */
+export function m3uPlus(catalog: XtreamCatalog, links: PlaylistLinks, logo: (streamId: string) => string = () => ''): string {
   const names = new Map(liveCategories(catalog).map((c) => [c.category_id, c.category_name]));
-  const lines = ['#EXTM3U'];
-  for (const item of liveStreams(catalog)) {
+  const guide = links.guideUrl === undefined ? '' : attribute(links.guideUrl);
+  const lines = [guide === '' ? '#EXTM3U' : `#EXTM3U x-tvg-url="${guide}" url-tvg="${guide}"`];
+  const user = encodeURIComponent(links.username);
+  const password = encodeURIComponent(links.password);
+  for (const item of liveStreams(catalog, undefined, logo)) {
     const name = attribute(item.name);
     lines.push(
       `#EXTINF:-1 tvg-id="${attribute(item.epg_channel_id)}" tvg-name="${name}" tvg-logo="${attribute(item.stream_icon)}" ` +
         `group-title="${attribute(names.get(item.category_id) ?? defaultCategoryName)}",${item.name.replace(/[\r\n]/g, ' ')}`,
-      `${links.baseUrl}/live/${links.username}/${links.password}/${item.stream_id}.${links.extension}`,
+      `${links.baseUrl}/live/${user}/${password}/${item.stream_id}.${links.extension}`,
     );
   }
   return `${lines.join('\r\n')}\r\n`;

@@ -1,5 +1,7 @@
-// The lines API and the Xtream Codes surface through app.inject() on a FakeApi: create/list/
-// delete lines (no password in answers), player_api.php shapes and auth failures, get.php, /live.
+// The lines API and the Xtream Codes surface through app.inject() on a FakeApi, as buildServer
+// registers it (no relay, registry or guide: test/iptv/xtream-live.test.ts has those): create/list/
+// delete lines (no password in answers), player_api.php shapes and auth failures, get.php, an
+// empty xmltv.php, /live redirects.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -93,12 +95,21 @@ test('get.php: m3u_plus with /live URLs on the Host the player used; 403 for a b
   assert.equal(res.statusCode, 200);
   assert.match(String(res.headers['content-type']), /mpegurl/);
   const lines = res.body.split('\r\n');
-  assert.equal(lines[0], '#EXTM3U');
+  const guide = 'http://tv.example:8080/xmltv.php?username=alice&password=pw-1';
+  assert.equal(lines[0], `#EXTM3U x-tvg-url="${guide}" url-tvg="${guide}"`);
   assert.equal(lines[1], '#EXTINF:-1 tvg-id="goal" tvg-name="Goal" tvg-logo="" group-title="Sport",Goal');
   assert.equal(lines[2], `http://tv.example:8080/live/alice/pw-1/${streamNumbers(api.current).get('goal')}.m3u8`);
   assert.match((await get('/get.php?username=alice&password=pw-1')).body, /\.ts\r\n/);
   assert.equal((await get('/get.php?username=alice&password=no')).statusCode, 403);
   assert.equal((await get('/get.php?username=alice&password=pw-1&output=rtmp')).statusCode, 400);
+});
+
+test('xmltv.php: an empty guide without an EPG; 403 for a bad line', async () => {
+  const res = await get('/xmltv.php?username=alice&password=pw-1');
+  assert.equal(res.statusCode, 200);
+  assert.match(String(res.headers['content-type']), /^application\/xml/);
+  assert.equal(res.body, '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE tv SYSTEM "xmltv.dtd">\n<tv generator-info-name="ottmesh">\n</tv>\n');
+  assert.equal((await get('/xmltv.php?username=alice&password=x')).statusCode, 403);
 });
 
 test('/live/<user>/<pass>/<id>.<ext>: 302 to the stable playlist; 403 bad line; 404 unknown id', async () => {
