@@ -23,12 +23,6 @@ const policyFields = [
   { name: 'hotStandby', kind: 'boolean', what: 'a second worker runs the stream too, ready to take over' },
 ];
 
-/** The built-in defaults (node/placement/policy.ts defaultPolicy), used when GET /api/v1/policy
- *  does not send `defaults`; test/cluster/dashboard.test.ts fails when the two differ. */
-const builtInPolicy = Object.freeze({
-  strategy: 'spread', groups: [], cpuCeilPct: 85, memCeilPct: 90, maxStreamsPerNode: 0, stickiness: 0.1, rebalanceMovesPerMin: 6, hotStandby: false,
-});
-
 /** Every policy field's effective value and the label of the level it comes from: the last of
  *  `levels` (built-in first, then cluster, service, stream) that sets it. */
 function resolvePolicyLevels(levels) {
@@ -293,17 +287,14 @@ async function loadServices() {
   return servicesCache;
 }
 
-/** PATCH /api/v1/streams/:id, also sending the current value of every field the API's PATCH
- *  schema gives a default: the server fills an omitted one with its default (serviceId null,
- *  enabled true, policy {} ...), which would undo the operator's earlier choices. */
+/** PATCH /api/v1/streams/:id with just what changes (the rest stays as it is). */
 function patchStream(config, change) {
-  const { profile, serviceId, pinGroup, pinNode, priority, enabled, policy } = config;
-  return api('PATCH', `/api/v1/streams/${encodeURIComponent(config.id)}`, { profile, serviceId, pinGroup, pinNode, priority, enabled, policy, ...change });
+  return api('PATCH', `/api/v1/streams/${encodeURIComponent(config.id)}`, change);
 }
 
-/** PATCH /api/v1/services/:id, with the current policy, HLS and guides for the same reason. */
+/** PATCH /api/v1/services/:id with just what changes. */
 function patchService(service, change) {
-  return api('PATCH', `/api/v1/services/${encodeURIComponent(service.id)}`, { policy: service.policy, hls: service.hls, epgUrls: service.epgUrls, ...change });
+  return api('PATCH', `/api/v1/services/${encodeURIComponent(service.id)}`, change);
 }
 
 // ---- session and roles -------------------------------------------------------------------------
@@ -613,20 +604,9 @@ views.cluster = {
 
 // ---- streams: the live list ----------------------------------------------------------------------
 
-/** When this page first saw each stream running on its current worker and epoch: a lower bound
- *  of its uptime while the API does not say since when it runs (StreamView.sinceMs). */
-const seenRunning = new Map();
-
+/** How long a running stream has run on its current worker (StreamView.sinceMs). */
 function uptimeText(s, nowMs) {
-  if (s.status !== 'running') return '';
-  if (typeof s.sinceMs === 'number') return durationText(nowMs - s.sinceMs);
-  const run = `${s.nodeId}/${s.epoch}`;
-  const seen = seenRunning.get(s.id);
-  if (seen === undefined || seen.run !== run) {
-    seenRunning.set(s.id, { run, atMs: nowMs });
-    return '≥ 0 s';
-  }
-  return `≥ ${durationText(nowMs - seen.atMs)}`;
+  return s.status === 'running' && typeof s.sinceMs === 'number' ? durationText(nowMs - s.sinceMs) : '';
 }
 
 function streamStatus(s) {
@@ -760,7 +740,7 @@ async function loadExplain(s) {
 /** The policy levels a stream runs under: built-in, cluster, its service, its own. */
 async function policyLevelsOf(streamConfig) {
   const [global, services] = await Promise.all([api('GET', '/api/v1/policy'), loadServices()]);
-  const levels = [{ label: 'built-in', values: global.defaults ?? builtInPolicy }, { label: 'cluster', values: global.policy }];
+  const levels = [{ label: 'built-in', values: global.defaults }, { label: 'cluster', values: global.policy }];
   if (streamConfig !== null && streamConfig.serviceId !== null) {
     const service = services.find((x) => x.id === streamConfig.serviceId);
     levels.push({ label: `service ${streamConfig.serviceId}`, values: service?.policy ?? {} });
@@ -1127,7 +1107,7 @@ async function loadPolicyPage(scope) {
       el('optgroup', { label: 'Streams' }, streams.map((s) => el('option', { value: `stream:${s.id}` }, `Stream ${s.name} (${s.id})`))),
     );
     const [kind, id] = scope.includes(':') ? scope.split(':') : ['cluster', ''];
-    const base = [{ label: 'built-in', values: global.defaults ?? builtInPolicy }, { label: 'cluster', values: global.policy }];
+    const base = [{ label: 'built-in', values: global.defaults }, { label: 'cluster', values: global.policy }];
     if (kind === 'service') {
       const service = services.find((s) => s.id === id);
       if (service === undefined) throw new Error(`no service ${id}`);

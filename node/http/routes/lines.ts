@@ -11,7 +11,7 @@ import type { Command, LineRecord } from '../../state/index.ts';
 import type { FastifyRequest } from 'fastify';
 import { actorOf } from '../auth.ts';
 import { ApiError, CommandRefusedError } from '../errors.ts';
-import { errorResponses } from '../schemas.ts';
+import { errorResponses, withoutDefaults } from '../schemas.ts';
 import type { ClusterApi } from '../service.ts';
 
 const Username = Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$', description: 'A-Z, a-z, 0-9, . _ - (it appears in player URLs)' });
@@ -21,7 +21,7 @@ const Password = Type.String({ pattern: '^[A-Za-z0-9._~!*@=-]{1,128}$', descript
 const ExpiresAt = Type.Union([Type.Null(), Type.String({ format: 'date-time' })], { default: null, description: 'ISO 8601; null: never' });
 const MaxConnections = Type.Integer({ minimum: 1, maximum: lineConnectionsMax, default: 1 });
 const CreateBody = Type.Object({ username: Username, password: Password, maxConnections: MaxConnections, expiresAt: ExpiresAt, enabled: Type.Boolean({ default: true }) }, { additionalProperties: false });
-const PatchBody = Type.Partial(Type.Object({ password: Password, maxConnections: MaxConnections, expiresAt: ExpiresAt, enabled: Type.Boolean() }), { additionalProperties: false, minProperties: 1 });
+const PatchBody = withoutDefaults(Type.Partial(Type.Object({ password: Password, maxConnections: MaxConnections, expiresAt: ExpiresAt, enabled: Type.Boolean() }), { additionalProperties: false, minProperties: 1 }));
 const Params = Type.Object({ username: Username });
 
 export const LineView = Type.Object({

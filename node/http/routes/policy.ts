@@ -7,9 +7,10 @@ import type { TSchema } from 'typebox';
 
 import { hlsProblem, policyProblem } from '../../state/index.ts';
 import type { HlsSettings, PolicyOverride } from '../../state/index.ts';
-import { actorOf } from '../auth.ts';
+import { actorOf, principalOf } from '../auth.ts';
+import { defaultPolicy } from '../../placement/policy.ts';
 import { ApiError, CommandRefusedError } from '../errors.ts';
-import { errorResponses, NameSchema } from '../schemas.ts';
+import { errorResponses, hlsFor, hlsPatched, NameSchema } from '../schemas.ts';
 import type { ClusterApi } from '../service.ts';
 
 const policyFields = {
@@ -38,24 +39,27 @@ const hlsFields = {
 export const HlsBody = Type.Object(hlsFields, { additionalProperties: false });
 export const HlsPatchBody = Type.Partial(Type.Object(hlsFields), { additionalProperties: false });
 
-const PolicyView = Type.Object({ policy: PolicyOverrideBody, hls: HlsBody });
+const PolicyView = Type.Object({
+  policy: PolicyOverrideBody, hls: HlsBody,
+  defaults: Type.Unknown({ description: 'the built-in policy every field falls back to when no level sets it' }),
+});
 const PutBody = Type.Object({ policy: PolicyOverrideBody, hls: Type.Optional(HlsPatchBody) }, { additionalProperties: false });
 
 export const policyRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = async (app, { api }) => {
-  app.get('/api/v1/policy', { schema: { response: { 200: PolicyView, ...errorResponses } } }, async () => {
+  app.get('/api/v1/policy', { schema: { response: { 200: PolicyView, ...errorResponses } } }, async (request) => {
     await api.read();
     const state = api.state();
-    return { policy: state.policy, hls: state.hls };
+    return { policy: state.policy, hls: hlsFor(state.hls, principalOf(request).role), defaults: defaultPolicy };
   });
 
   app.put('/api/v1/policy', { schema: { body: PutBody, response: { 200: PolicyView, ...errorResponses } } }, async (request) => {
     const policy = request.body.policy as PolicyOverride;
-    const hls: HlsSettings = { ...api.state().hls, ...(request.body.hls as Partial<HlsSettings> | undefined) };
+    const hls: HlsSettings = hlsPatched(api.state().hls, request.body.hls as Partial<HlsSettings> | undefined);
     const problem = policyProblem(policy) ?? hlsProblem(hls);
     if (problem !== null) throw new ApiError(400, problem);
     const result = await api.propose({ type: 'UpdatePolicy', atMs: api.nowMs(), policy, hls }, actorOf(request));
     if (!result.ok) throw new CommandRefusedError(result.reason);
     const state = api.state();
-    return { policy: state.policy, hls: state.hls };
+    return { policy: state.policy, hls: hlsFor(state.hls, principalOf(request).role), defaults: defaultPolicy };
   });
 };

@@ -7,9 +7,9 @@ import { defaultHls, epgUrlsMax, serviceProblem } from '../../state/index.ts';
 import type { FastifyRequest } from 'fastify';
 
 import type { Command, HlsSettings, PolicyOverride, ServiceRecord } from '../../state/index.ts';
-import { actorOf } from '../auth.ts';
+import { actorOf, principalOf } from '../auth.ts';
 import { ApiError, CommandRefusedError } from '../errors.ts';
-import { errorResponses } from '../schemas.ts';
+import { errorResponses, hlsFor, hlsPatched, withoutDefaults } from '../schemas.ts';
 import type { ClusterApi } from '../service.ts';
 import { HlsPatchBody, policyOverrideBody } from './policy.ts';
 
@@ -18,12 +18,12 @@ const Params = Type.Object({ id: Slug });
 const fields = { name: Type.String({ minLength: 1, maxLength: 256 }), policy: policyOverrideBody({ default: {} }), hls: Type.Partial(HlsPatchBody, { additionalProperties: false, default: {} }),
   epgUrls: Type.Array(Type.String({ maxLength: 512 }), { maxItems: epgUrlsMax, default: [], description: 'XMLTV guides (http/https) for the channels of this service' }) };
 const CreateBody = Type.Object({ id: Slug, ...fields }, { additionalProperties: false });
-const PatchBody = Type.Partial(Type.Object(fields), { additionalProperties: false, minProperties: 1 });
+const PatchBody = withoutDefaults(Type.Partial(Type.Object(fields), { additionalProperties: false, minProperties: 1 }));
 const ServiceView = Type.Object({ id: Type.String(), name: Type.String(), policy: Type.Unknown(), hls: Type.Unknown(), epgUrls: Type.Array(Type.String()), streams: Type.Array(Type.String()) });
 
 export const serviceRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = async (app, { api }) => {
-  const view = (s: ServiceRecord) => ({
-    id: s.id, name: s.name, policy: s.policy, hls: s.hls, epgUrls: [...(s.epgUrls ?? [])],
+  const view = (s: ServiceRecord, request: FastifyRequest) => ({
+    id: s.id, name: s.name, policy: s.policy, hls: hlsFor(s.hls, principalOf(request).role), epgUrls: [...(s.epgUrls ?? [])],
     streams: Object.values(api.state().streams).filter((st) => st.serviceId === s.id).map((st) => st.id).sort(),
   });
   const found = (id: string): ServiceRecord => {
@@ -41,20 +41,20 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = asy
     if (!result.ok) throw new CommandRefusedError(result.reason);
   };
 
-  app.get('/api/v1/services', { schema: { response: { 200: Type.Array(ServiceView), ...errorResponses } } }, async () => {
+  app.get('/api/v1/services', { schema: { response: { 200: Type.Array(ServiceView), ...errorResponses } } }, async (request) => {
     await api.read();
-    return Object.values(api.state().services).sort((a, b) => a.id.localeCompare(b.id)).map(view);
+    return Object.values(api.state().services).sort((a, b) => a.id.localeCompare(b.id)).map((s) => view(s, request));
   });
   app.get('/api/v1/services/:id', { schema: { params: Params, response: { 200: ServiceView, ...errorResponses } } }, async (request) => {
     await api.read();
-    return view(found(request.params.id));
+    return view(found(request.params.id), request);
   });
   app.post('/api/v1/services', { schema: { body: CreateBody, response: { 201: ServiceView, ...errorResponses } } }, async (request, reply) => {
     const atMs = api.nowMs();
     const b = request.body;
     const service = checked({ id: b.id, name: b.name, policy: b.policy as PolicyOverride, hls: { ...defaultHls, ...(b.hls as Partial<HlsSettings>) }, epgUrls: b.epgUrls, createdAtMs: atMs });
     await propose(request, { type: 'CreateService', atMs, service });
-    return reply.code(201).send(view(found(service.id)));
+    return reply.code(201).send(view(found(service.id), request));
   });
   app.patch('/api/v1/services/:id', { schema: { params: Params, body: PatchBody, response: { 200: ServiceView, ...errorResponses } } }, async (request) => {
     const old = found(request.params.id);
@@ -62,10 +62,10 @@ export const serviceRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = asy
     const service = checked({
       ...old, ...(b.name === undefined ? {} : { name: b.name }), ...(b.policy === undefined ? {} : { policy: b.policy as PolicyOverride }),
       ...(b.epgUrls === undefined ? {} : { epgUrls: b.epgUrls }),
-      hls: { ...old.hls, ...(b.hls as Partial<HlsSettings> | undefined) },
+      hls: hlsPatched(old.hls, b.hls as Partial<HlsSettings> | undefined),
     });
     await propose(request, { type: 'UpdateService', atMs: api.nowMs(), service });
-    return view(found(service.id));
+    return view(found(service.id), request);
   });
   app.delete('/api/v1/services/:id', { schema: { params: Params, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
     found(request.params.id);

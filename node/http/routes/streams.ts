@@ -11,7 +11,7 @@ import type { FastifyRequest } from 'fastify';
 import type { ClusterState, Command, StreamRecord } from '../../state/index.ts';
 import { actorOf } from '../auth.ts';
 import { ApiError, CommandRefusedError } from '../errors.ts';
-import { errorResponses, NameSchema } from '../schemas.ts';
+import { errorResponses, NameSchema, withoutDefaults } from '../schemas.ts';
 import type { ClusterApi } from '../service.ts';
 import { policyOverrideBody } from './policy.ts';
 
@@ -39,7 +39,7 @@ const streamFields = {
 };
 const CreateBody = Type.Object({ id: Slug, ...streamFields }, { additionalProperties: false });
 const ReplaceBody = Type.Object(streamFields, { additionalProperties: false });
-const PatchBody = Type.Partial(Type.Object(streamFields), { additionalProperties: false, minProperties: 1 });
+const PatchBody = withoutDefaults(Type.Partial(Type.Object(streamFields), { additionalProperties: false, minProperties: 1 }));
 const Params = Type.Object({ id: Slug });
 
 export const streamStatuses = ['unplaced', 'starting', 'running', 'failed'] as const;
@@ -49,6 +49,8 @@ export const StreamView = Type.Object({
   status: Type.Union([Type.Literal('unplaced'), Type.Literal('starting'), Type.Literal('running'), Type.Literal('failed')]),
   nodeId: Type.Union([Type.String(), Type.Null()]),
   epoch: Type.Union([Type.Integer(), Type.Null()]),
+  /** When the stream was placed on its current worker (ms since the epoch): the uptime's start. */
+  sinceMs: Type.Union([Type.Integer(), Type.Null()]),
   /** The source in use (its URL), as the worker reports it. */
   source: Type.Union([Type.String(), Type.Null()]),
   bitrateKbps: Type.Union([Type.Number(), Type.Null()]),
@@ -72,6 +74,7 @@ export function streamView(api: Pick<ClusterApi, 'streamFigures'>, state: Cluste
     status,
     nodeId: a?.nodeId ?? null,
     epoch: a?.epoch ?? null,
+    sinceMs: a?.sinceMs ?? null,
     source: status === 'unplaced' ? null : source,
     bitrateKbps: figures?.inKbps ?? figures?.outKbps ?? null,
     restarts: figures?.restarts ?? 0,
