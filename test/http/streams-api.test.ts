@@ -6,6 +6,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { buildServer } from '../../node/http/index.ts';
+import { defaultPolicy } from '../../node/placement/policy.ts';
 import type { HttpServer } from '../../node/http/index.ts';
 import { apply } from '../../node/state/index.ts';
 import { adminApiToken, FakeApi, nowMs } from './fake-api.ts';
@@ -95,7 +96,7 @@ test('services, groups and the global policy', async () => {
   assert.deepEqual((await call('GET', '/api/v1/groups')).json(), [{ name: 'edge', priority: 5, nodes: ['p2'] }]);
   const policy = await call('PUT', '/api/v1/policy', { policy: { strategy: 'binpack', cpuCeilPct: 70 }, hls: { segmentS: 4 } });
   assert.equal(policy.statusCode, 200);
-  assert.deepEqual(policy.json(), { policy: { strategy: 'binpack', cpuCeilPct: 70 }, hls: { segmentS: 4, windowSegments: 6, mode: 'proxy', signingSecret: null } });
+  assert.deepEqual(policy.json(), { policy: { strategy: 'binpack', cpuCeilPct: 70 }, hls: { segmentS: 4, windowSegments: 6, mode: 'proxy', signingSecret: null }, defaults: { ...defaultPolicy } });
   const short = await call('PUT', '/api/v1/policy', { policy: {}, hls: { segmentS: 10, windowSegments: 2 } });
   assert.equal(short.statusCode, 400);
   assert.match(short.json().message, /3 target durations/);
