@@ -246,10 +246,15 @@ export class NodeRuntime {
     const view = membershipOf(telemetry, this.peerId);
     this.membership = view.source;
     this.#stops.push(view.stop);
-    const unsubscribe = this.machine.onChange(() => queueMicrotask(() => {
-      this.host.reconcile();
-      members();
-    }));
+    // Only a change of the members matters here: every write through the API changes the state
+    // (its audit entry), and reconciling the connections each time was a large share of a write.
+    const unsubscribe = this.machine.onChange((state, previous) => {
+      if (state.nodes === previous.nodes) return;
+      queueMicrotask(() => {
+        this.host.reconcile();
+        members();
+      });
+    });
     this.#stops.push(unsubscribe);
     await channels.start();
     this.#stops.push(() => channels.stop());

@@ -7,20 +7,33 @@ import { isoFromMs } from './names.ts';
 import { own } from './state.ts';
 import type { Actor, AuditEntry, BareCommand, ClusterState, Role } from './types.ts';
 
-/** Entries kept; the oldest is dropped beyond this. About 250 bytes each in a snapshot. */
+/** Entries kept at least; beyond this the oldest page goes (so at most this plus a page less one
+ *  are kept). About 250 bytes each in a snapshot. */
 export const auditEntriesMax = 10_000;
+/** Entries per page of the log (ClusterState.audit). */
+export const auditPageSize = 100;
 /** Longest summary kept (longer ones are cut with an ellipsis). */
 export const auditSummaryLengthMax = 200;
 const targetLengthMax = 128;
 
 type Of<T extends BareCommand['type']> = Extract<BareCommand, { type: T }>;
 
-/** `state` with one more entry (the next id), the oldest dropped beyond the bound. */
+/** Every entry of the log, oldest first. */
+export function auditEntries(state: ClusterState): AuditEntry[] {
+  return state.audit.flat();
+}
+
+/** `state` with one more entry (the next id), the oldest page dropped once the others hold
+ *  auditEntriesMax. Copies the last page and the list of pages, never the whole log. */
 export function withAuditEntry(state: ClusterState, entry: Omit<AuditEntry, 'id'>): ClusterState {
-  const id = (state.audit.at(-1)?.id ?? 0) + 1;
-  const kept = state.audit.length >= auditEntriesMax ? state.audit.slice(state.audit.length - auditEntriesMax + 1) : state.audit;
-  const bounded = { ...entry, target: cut(entry.target, targetLengthMax), summary: cut(entry.summary, auditSummaryLengthMax) };
-  return { ...state, audit: [...kept, { id, ...bounded }] };
+  const pages = state.audit;
+  const last = pages.at(-1);
+  const id = (last?.at(-1)?.id ?? 0) + 1;
+  const added = { id, ...entry, target: cut(entry.target, targetLengthMax), summary: cut(entry.summary, auditSummaryLengthMax) };
+  let next = last === undefined || last.length >= auditPageSize ? [...pages, [added]] : [...pages.slice(0, -1), [...last, added]];
+  const count = (next.length - 1) * auditPageSize + next.at(-1)!.length;
+  if (count - auditPageSize >= auditEntriesMax) next = next.slice(1);
+  return { ...state, audit: next };
 }
 
 /** The entry for `command`, made by `actor` allowed as `role`, as applied to `before`. */

@@ -4,6 +4,7 @@ import { Compile } from 'typebox/compile';
 import type { TLocalizedValidationError } from 'typebox/error';
 
 import { emptyAudit, emptyChannels, emptyLines } from './state.ts';
+import { auditEntries, auditPageSize } from './audit.ts';
 import { CorruptCommandError, CorruptSnapshotError, InvalidCommandError, UnknownCommandError } from './errors.ts';
 import { commandSchemas, ClusterStateSchema } from './schema.ts';
 import type { CommandType } from './schema.ts';
@@ -70,6 +71,9 @@ export function decodeState(bytes: Uint8Array): ClusterState {
   if (typeof state === 'object' && state !== null && !('lines' in state)) state = { ...emptyLines, ...state };
   // Snapshots from before the audit log have none.
   if (typeof state === 'object' && state !== null && !('audit' in state)) state = { ...emptyAudit, ...state };
+  // Snapshots of the first audit log (one flat list, a few hours of development): into pages.
+  const audit = (state as { audit?: unknown } | null)?.audit;
+  if (Array.isArray(audit) && audit.length > 0 && !Array.isArray(audit[0])) state = { ...(state as object), audit: pagesOf(audit) };
   if (!stateValidator.Check(state)) throw new CorruptSnapshotError(`the cluster state snapshot is damaged: ${describe(stateValidator.Errors(state))}`);
   const decoded = state as ClusterState;
   const misfiled = misfiledKey(decoded) ?? auditOrderProblem(decoded);
@@ -91,10 +95,20 @@ function misfiledKey(state: ClusterState): string | null {
   return null;
 }
 
-/** Audit ids grow along the log: apply() takes the next id from the last entry. */
+function pagesOf(entries: readonly unknown[]): unknown[][] {
+  const pages: unknown[][] = [];
+  for (let i = 0; i < entries.length; i += auditPageSize) pages.push(entries.slice(i, i + auditPageSize));
+  return pages;
+}
+
+/** Audit ids grow along the log (apply() takes the next id from the last entry), and every page
+ *  but the last is full (withAuditEntry's bound counts on it). */
 function auditOrderProblem(state: ClusterState): string | null {
-  for (let i = 1; i < state.audit.length; i++) {
-    if (state.audit[i]!.id <= state.audit[i - 1]!.id) return `/audit/${i} has id ${state.audit[i]!.id}, not more than the one before it`;
+  const partial = state.audit.findIndex((page, i) => i < state.audit.length - 1 && page.length !== auditPageSize);
+  if (partial >= 0) return `/audit/${partial} has ${state.audit[partial]!.length} entries: only the last page may have fewer than ${auditPageSize}`;
+  const entries = auditEntries(state);
+  for (let i = 1; i < entries.length; i++) {
+    if (entries[i]!.id <= entries[i - 1]!.id) return `audit entry ${i} has id ${entries[i]!.id}, not more than the one before it`;
   }
   return null;
 }

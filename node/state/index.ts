@@ -24,6 +24,6 @@ export {
 } from './stream-rules.ts';
 export { defaultNodeAdmin, weightMax } from './streams-apply.ts';
 export { adminCount, apiTokenNameLengthMax, apiTokenNameProblem, apiTokensMax, tokensOf, userNamePattern, userProblem, usersMax } from './accounts-apply.ts';
-export { auditEntriesMax, auditSummaryLengthMax, describeChange, queryAudit } from './audit.ts';
+export { auditEntries, auditEntriesMax, auditPageSize, auditSummaryLengthMax, describeChange, queryAudit } from './audit.ts';
 export type { AuditFilter } from './audit.ts';
 export { actorRole, commandRole, isRole, lowerRole, roleAtLeast, roleProblem, roles } from './roles.ts';

@@ -5,7 +5,7 @@ import { Type } from 'typebox';
 import type { Static, TSchema } from 'typebox';
 
 import type { Assignment, HlsSettings, ServiceRecord, StreamRecord } from './stream-types.ts';
-import { auditEntriesMax, auditSummaryLengthMax } from './audit.ts';
+import { auditEntriesMax, auditPageSize, auditSummaryLengthMax } from './audit.ts';
 import type { Actor, ApiTokenRecord, AuditEntry, ClusterSettings, ClusterState, Command, JoinTokenRecord, LineRecord, NodeRecord, UserRecord } from './types.ts';
 
 /** Bounds on what one command may carry, so one entry cannot bloat every replica. */
@@ -148,7 +148,7 @@ export const ClusterStateSchema = Type.Object({
   assignments: Type.Record(Type.String(), AssignmentSchema),
   lastEpoch: Epoch,
   lines: Type.Record(Type.String(), LineRecordSchema),
-  audit: Type.Array(AuditEntrySchema, { maxItems: auditEntriesMax }),
+  audit: Type.Array(Type.Array(AuditEntrySchema, { minItems: 1, maxItems: auditPageSize }), { maxItems: Math.ceil(auditEntriesMax / auditPageSize) + 1 }),
 }, closed);
 
 function command<const T extends string, const P extends Record<string, TSchema>>(type: T, fields: P) {

@@ -140,9 +140,10 @@ export interface ClusterState {
   readonly lastEpoch: number;
   /** Viewer lines by username (issue 5). Absent from older snapshots: decoded as empty. */
   readonly lines: Readonly<Record<string, LineRecord>>;
-  /** The newest audit entries, oldest first, at most auditEntriesMax. Absent from older
-   *  snapshots: decoded as empty. */
-  readonly audit: readonly AuditEntry[];
+  /** The newest audit entries, oldest first, in pages of at most auditPageSize (every page
+   *  but the last full): appending copies one page, not the whole log, which every write through
+   *  the API does (node/state/audit.ts; auditEntries() flattens). Absent from older snapshots. */
+  readonly audit: readonly (readonly AuditEntry[])[];
 }
 
 /** A command as the API or the leader builds it; Command adds the optional actor. */

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 
 import { verifyPassword } from '../../node/auth/index.ts';
 import { LoginAuditBudget } from '../../node/http/login-audit.ts';
+import { auditEntries } from '../../node/state/index.ts';
 import { nowMs } from './fake-api.ts';
 import { applied, bearer, closeAll, login, serve, teamApi, tokens } from './team.ts';
 
@@ -177,7 +178,7 @@ test('DELETE /api/v1/nodes/:id removes a learner (202) and records who did it', 
   assert.equal(res.statusCode, 202, res.body);
   assert.deepEqual(res.json(), { removed: 'p2' });
   assert.equal(api.current.nodes['p2'], undefined);
-  assert.deepEqual(api.current.audit.map((e) => [e.action, e.target, e.user, e.summary]), [['RemoveNode', 'p2', 'admin', 'removed node beta (p2) from the cluster']]);
+  assert.deepEqual(auditEntries(api.current).map((e) => [e.action, e.target, e.user, e.summary]), [['RemoveNode', 'p2', 'admin', 'removed node beta (p2) from the cluster']]);
   const again = await app.inject({ method: 'DELETE', url: '/api/v1/nodes/p2', headers: asAdmin });
   assert.equal(again.statusCode, 404);
   assert.match(again.json<{ message: string }>().message, /no node p2 in this cluster/);

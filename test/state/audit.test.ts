@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { apply, auditEntriesMax, auditSummaryLengthMax, decodeState, encodeState, queryAudit, snapshotFormatVersion } from '../../node/state/index.ts';
+import { apply, auditEntries, auditEntriesMax, auditPageSize, auditSummaryLengthMax, decodeState, encodeState, queryAudit, snapshotFormatVersion } from '../../node/state/index.ts';
 import type { Actor, AuditEntry, ClusterState, Command, StreamRecord } from '../../node/state/index.ts';
 import { adminToken, build, initCommand, joinCommand, t0, tokenRecord } from './fixtures.ts';
 
@@ -33,7 +33,7 @@ test('an accepted command with an actor is recorded in the same step: who, what,
     { type: 'SetNodeEnabled', atMs: t0 + 2, id: 'p2', enabled: false, actor: viaSession },
     { type: 'UpdateStream', atMs: t0 + 3, stream: { ...stream, enabled: false, sources: [{ ...stream.sources[0]!, url: `${secretUrl}?v=2` }] }, actor: viaSession },
   );
-  assert.deepEqual(state.audit, [
+  assert.deepEqual(auditEntries(state), [
     { id: 1, atMs: t0 + 1, user: 'admin', role: 'admin', via: 'token', tokenId: adminToken.id, action: 'CreateStream', target: 'tf1', summary: 'created stream tf1 "TF1"' },
     { id: 2, atMs: t0 + 2, user: 'admin', role: 'admin', via: 'session', tokenId: null, action: 'SetNodeEnabled', target: 'p2', summary: 'disabled node n-p2' },
     { id: 3, atMs: t0 + 3, user: 'admin', role: 'admin', via: 'session', tokenId: null, action: 'UpdateStream', target: 'tf1', summary: 'changed stream tf1 (enabled, sources)' },
@@ -64,7 +64,7 @@ test('summaries never hold a password, a token secret or a signing secret', () =
     { type: 'DeleteApiToken', atMs: t0, id: 'c0c0c0c0c0c0c0c0', actor: viaToken },
     { type: 'DeleteUser', atMs: t0, name: 'bob', actor: viaToken },
   );
-  assert.deepEqual(state.audit.map((e) => [e.action, e.target, e.summary]), [
+  assert.deepEqual(auditEntries(state).map((e) => [e.action, e.target, e.summary]), [
     ['CreateUser', 'bob', 'created user bob (operator)'],
     ['UpdateUser', 'bob', 'changed user bob: role operator -> read-only, password changed'],
     ['CreateApiToken', 'c0c0c0c0c0c0c0c0', 'created API token c0c0c0c0c0c0c0c0 "ci" (read-only) for admin'],
@@ -83,23 +83,28 @@ test('logins are recorded without an actor; a failed one of an unknown name has 
     { type: 'RecordLogin', atMs: t0, user: 'admin', role: 'admin', ok: true, from: '10.0.0.5', unrecorded: 0 },
     { type: 'RecordLogin', atMs: t0 + 1, user: 'mallory', role: null, ok: false, from: '10.0.0.66', unrecorded: 12 },
   );
-  assert.deepEqual(state.audit, [
+  assert.deepEqual(auditEntries(state), [
     { id: 1, atMs: t0, user: 'admin', role: 'admin', via: 'session', tokenId: null, action: 'Login', target: 'admin', summary: 'logged in from 10.0.0.5' },
     { id: 2, atMs: t0 + 1, user: 'mallory', role: null, via: 'session', tokenId: null, action: 'LoginFailed', target: 'mallory',
       summary: 'failed login (wrong username or password) from 10.0.0.66 (12 earlier attempts on that node were not recorded: over its budget)' },
   ]);
 });
 
-test('the log keeps the newest entries up to the bound; ids keep growing', () => {
-  const filler: AuditEntry[] = Array.from({ length: auditEntriesMax }, (_, i) => ({
+test('the log keeps the newest entries, at least the bound, in pages; ids keep growing', () => {
+  const filler: AuditEntry[] = Array.from({ length: auditEntriesMax + auditPageSize - 1 }, (_, i) => ({
     id: i + 1, atMs: t0, user: 'admin', role: 'admin', via: 'session', tokenId: null, action: 'PutGroup', target: 'g', summary: `entry ${i + 1}`,
   }));
-  const full: ClusterState = { ...twoNodes(), audit: filler };
+  const pages = Array.from({ length: Math.ceil(filler.length / auditPageSize) }, (_, i) => filler.slice(i * auditPageSize, (i + 1) * auditPageSize));
+  const full: ClusterState = { ...twoNodes(), audit: pages };
   const state = run(full, { type: 'PutGroup', atMs: t0 + 9, group: { name: 'edge', priority: 1 }, actor: viaSession });
-  assert.equal(state.audit.length, auditEntriesMax);
-  assert.equal(state.audit[0]!.id, 2, 'the oldest went');
-  assert.deepEqual(state.audit.at(-1), { id: auditEntriesMax + 1, atMs: t0 + 9, user: 'admin', role: 'admin', via: 'session', tokenId: null, action: 'PutGroup', target: 'edge', summary: 'created group edge: priority 1' });
-  assert.equal(full.audit.length, auditEntriesMax, 'the old state is untouched');
+  const entries = auditEntries(state);
+  assert.equal(entries.length, auditEntriesMax, 'the oldest page went once the rest held the bound');
+  assert.equal(entries[0]!.id, auditPageSize + 1);
+  assert.deepEqual(entries.at(-1), { id: auditEntriesMax + auditPageSize, atMs: t0 + 9, user: 'admin', role: 'admin', via: 'session', tokenId: null, action: 'PutGroup', target: 'edge', summary: 'created group edge: priority 1' });
+  assert.equal(auditEntries(full).length, auditEntriesMax + auditPageSize - 1, 'the old state is untouched');
+  assert.ok(state.audit.slice(0, -1).every((page, i) => page === full.audit[i + 1]), 'full pages are shared, not copied');
+  const next = run(state, { type: 'PutGroup', atMs: t0 + 10, group: { name: 'edge', priority: 2 }, actor: viaSession });
+  assert.equal(auditEntries(next).length, auditEntriesMax + 1, 'then it grows again, by pages');
   // A full log survives a snapshot.
   assert.deepEqual(decodeState(encodeState(state)).audit, state.audit);
 });
@@ -107,8 +112,8 @@ test('the log keeps the newest entries up to the bound; ids keep growing', () =>
 test('long summaries are cut to the bound', () => {
   const name = 'x'.repeat(256);
   const state = run(twoNodes(), { type: 'CreateStream', atMs: t0, stream: { ...stream, name }, actor: viaSession });
-  assert.equal(state.audit[0]!.summary.length, auditSummaryLengthMax);
-  assert.match(state.audit[0]!.summary, /…$/);
+  assert.equal(auditEntries(state)[0]!.summary.length, auditSummaryLengthMax);
+  assert.match(auditEntries(state)[0]!.summary, /…$/);
   assert.doesNotThrow(() => decodeState(encodeState(state)));
 });
 
@@ -119,9 +124,15 @@ test('a snapshot from before the audit log decodes with an empty one; ids out of
   assert.deepEqual(decoded.audit, []);
   assert.deepEqual(decoded.nodes, state.nodes);
   // The next entry after such a restore starts at 1.
-  assert.equal(run(decoded, { type: 'SetNodeEnabled', atMs: t0, id: 'p2', enabled: true, actor: viaSession }).audit[0]!.id, 1);
-  const twice = { ...state, audit: [state.audit[0]!, state.audit[0]!] };
-  assert.throws(() => decodeState(encodeState(twice)), /\/audit\/1 has id 1, not more than the one before it/);
+  assert.equal(run(decoded, { type: 'SetNodeEnabled', atMs: t0, id: 'p2', enabled: true, actor: viaSession }).audit[0]![0]!.id, 1);
+  const first = auditEntries(state)[0]!;
+  const twice = { ...state, audit: [[first, first]] };
+  assert.throws(() => decodeState(encodeState(twice)), /audit entry 1 has id 1, not more than the one before it/);
+  const partial = { ...state, audit: [[first], [{ ...first, id: 2 }]] };
+  assert.throws(() => decodeState(encodeState(partial)), /only the last page may have fewer/);
+  // The first log's snapshots (one flat list) decode into pages.
+  const flat = decodeState(new TextEncoder().encode(JSON.stringify({ v: snapshotFormatVersion, state: { ...state, audit: [first] } })));
+  assert.deepEqual(flat.audit, [[first]]);
 });
 
 test('queryAudit: newest first, filters, total and limit', () => {
@@ -131,14 +142,14 @@ test('queryAudit: newest first, filters, total and limit', () => {
     { type: 'SetNodeEnabled', atMs: t0 + 30, id: 'p2', enabled: true, actor: viaSession },
     { type: 'RecordLogin', atMs: t0 + 40, user: 'mallory', role: null, ok: false, from: '10.0.0.66', unrecorded: 0 },
   );
-  const ids = (filter: Parameters<typeof queryAudit>[1]) => queryAudit(state.audit, filter).entries.map((e) => e.id);
+  const ids = (filter: Parameters<typeof queryAudit>[1]) => queryAudit(auditEntries(state), filter).entries.map((e) => e.id);
   assert.deepEqual(ids({ limit: 100 }), [4, 3, 2, 1]);
-  assert.deepEqual(queryAudit(state.audit, { limit: 2 }), { entries: [state.audit[3]!, state.audit[2]!], total: 4 });
+  assert.deepEqual(queryAudit(auditEntries(state), { limit: 2 }), { entries: [auditEntries(state)[3]!, auditEntries(state)[2]!], total: 4 });
   assert.deepEqual(ids({ limit: 100, user: 'admin' }), [3, 2, 1]);
   assert.deepEqual(ids({ limit: 100, action: 'SetNodeEnabled' }), [3, 2]);
   assert.deepEqual(ids({ limit: 100, target: 'tf1' }), [1]);
   assert.deepEqual(ids({ limit: 100, q: 'DISABLED' }), [2]);
   assert.deepEqual(ids({ limit: 100, q: 'p2' }), [3, 2], 'q matches the target too');
   assert.deepEqual(ids({ limit: 100, sinceMs: t0 + 20, untilMs: t0 + 30 }), [3, 2], 'bounds are inclusive');
-  assert.deepEqual(queryAudit(state.audit, { limit: 1, action: 'SetNodeEnabled' }).total, 2);
+  assert.deepEqual(queryAudit(auditEntries(state), { limit: 1, action: 'SetNodeEnabled' }).total, 2);
 });

@@ -5,7 +5,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 
-import { isoFromMs, queryAudit } from '../../state/index.ts';
+import { auditEntries, isoFromMs, queryAudit } from '../../state/index.ts';
 import { ApiError } from '../errors.ts';
 import { errorResponses } from '../schemas.ts';
 import type { ClusterApi } from '../service.ts';
@@ -51,7 +51,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = async
       ...(until === undefined ? {} : { untilMs: timeMs('until', until) }),
     };
     await api.read();
-    const found = queryAudit(api.state().audit, filter);
+    const found = queryAudit(auditEntries(api.state()), filter);
     return { entries: found.entries.map((e) => ({ ...e, at: isoFromMs(e.atMs) })), total: found.total };
   });
 };
