@@ -354,6 +354,17 @@ function withDeadline<T>(promise: Promise<T>, ms: number, timeout: () => Error):
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
+/** Per stream this node's gateway follows: seconds since its newest segment ended. */
+function liveEdgeAges(n: NodeRuntime): Record<string, number> {
+  const out: Record<string, number> = {};
+  const nowMs = Date.now();
+  for (const id of Object.keys(n.machine.current().streams)) {
+    const last = n.channels?.poller.timeline(id)?.view().segments.at(-1);
+    if (last !== undefined) out[id] = Math.max(0, (nowMs - (last.pdtMs + last.durationS * 1000)) / 1000);
+  }
+  return out;
+}
+
 /** The HTTP API's view of this node. */
 function clusterApi(node: () => NodeRuntime): ClusterApi {
   return {
@@ -381,6 +392,7 @@ function clusterApi(node: () => NodeRuntime): ClusterApi {
         gateway: cache === undefined || poller === undefined ? null : {
           cacheSegments: cache.count, cacheBytes: cache.bytes, cacheHits: cache.hits, cacheMisses: cache.misses,
           segmentsCopied: poller.segmentsCopied, bytesCopied: poller.bytesCopied, pollErrors: poller.pollErrors,
+          liveEdgeAgeS: liveEdgeAges(n),
         },
       };
     },

@@ -1,4 +1,5 @@
 // A ClusterApi for HTTP tests: the real apply() on an in-memory state, a settable Raft view.
+import type { NodeCounters } from '../../node/http/routes/metrics.ts';
 import type { StreamFigures } from '../../node/gossip/report.ts';
 import type { MemberFigures } from '../../node/leader/placement-view.ts';
 import { NotLeaderError } from '../../consensus/index.ts';
@@ -118,8 +119,10 @@ export class FakeApi implements ClusterApi {
     return { commit: 12, applied: 11 };
   }
 
-  nodeCounters(): { leaderChanges: number; gateway: null } {
-    return { leaderChanges: 2, gateway: null };
+  /** What nodeCounters() reports of the gateway (null: none runs). */
+  gateway: NodeCounters['gateway'] = null;
+  nodeCounters(): NodeCounters {
+    return { leaderChanges: 2, gateway: this.gateway };
   }
 
   nowMs(): number {

@@ -19,6 +19,7 @@ test('GET /metrics shows Raft, members, streams and viewer requests in Prometheu
   } }).state;
   api.current = apply(api.current, { type: 'AssignStream', atMs: nowMs, streamId: 'news', nodeId: 'p1', base: 0 }).state;
   api.figures.set('p1', [{ id: 'news', status: 'running', cpuPct: 0.4, memBytes: 22e6, outKbps: 900, restarts: 1, lastSegment: 41 }]);
+  api.gateway = { cacheSegments: 3, cacheBytes: 3000, cacheHits: 5, cacheMisses: 1, segmentsCopied: 4, bytesCopied: 4000, pollErrors: 0, liveEdgeAgeS: { news: 1.5 } };
   const app = buildServer({ api });
   servers.push(app);
   await app.inject({ method: 'GET', url: '/live/news/index.m3u8' });
@@ -32,6 +33,7 @@ test('GET /metrics shows Raft, members, streams and viewer requests in Prometheu
     'ottmesh_stream_cpu_percent{stream="news",node="p1"} 0.4', 'ottmesh_stream_bitrate_kbps{stream="news",node="p1"} 900',
     'ottmesh_stream_restarts{stream="news",node="p1"} 1', 'ottmesh_stream_status{stream="news",node="p1",status="running"} 1',
     'ottmesh_stream_last_segment{stream="news",node="p1"} 41', 'ottmesh_gateway_requests_total 1',
+    'ottmesh_stream_segment_lateness_seconds{stream="news"} 1.5', 'ottmesh_gateway_cache_hits_total 5',
   ]) assert.ok(res.body.split('\n').includes(line), `missing: ${line}\n${res.body}`);
 });
 

@@ -19,6 +19,8 @@ export interface NodeCounters {
     readonly segmentsCopied: number;
     readonly bytesCopied: number;
     readonly pollErrors: number;
+    /** Per stream: seconds since its newest segment here ended, by its program date-time. */
+    readonly liveEdgeAgeS: Readonly<Record<string, number>>;
   } | null;
 }
 
@@ -92,6 +94,9 @@ const metricsPlugin: FastifyPluginAsync<{ api: ClusterApi }> = async (app, { api
   });
   gauge('ottmesh_stream_status', '1 for the status the worker reports', ['stream', 'node', 'status'], (g) => {
     for (const { stream, node, f } of streams()) for (const s of streamStatuses) g.set({ stream, node, status: s }, f.status === s ? 1 : 0);
+  });
+  gauge('ottmesh_stream_segment_lateness_seconds', "Seconds since the stream's newest segment on this node's gateway ended (by its program date-time): stays under about a segment's length while the stream is healthy", ['stream'], (g) => {
+    for (const [stream, ageS] of Object.entries(api.nodeCounters().gateway?.liveEdgeAgeS ?? {})) g.set({ stream }, ageS);
   });
   gauge('ottmesh_stream_last_segment', "The worker's newest complete segment (its own index)", ['stream', 'node'], (g) => {
     for (const { stream, node, f } of streams()) if (f.lastSegment !== undefined) g.set({ stream, node }, f.lastSegment);
