@@ -27,6 +27,9 @@ const maxReadiesPerTurn = 64;
 
 type LifecycleState = 'new' | 'starting' | 'running' | 'stopped';
 
+/** Entry bytes in one forwarded MsgProp at most (a single larger entry goes alone). */
+const forwardBatchBytesMax = 1024 * 1024;
+
 /** MsgPropResp rejectHint: why the leader refused a forwarded proposal. */
 const refusedNotLeader = 1;
 const refusedDropped = 2;
@@ -268,10 +271,18 @@ export class RaftDriver extends EventEmitter<RaftDriverEvents> {
       for (const p of batch) p.reject(error);
       return;
     }
-    const context = `${this.#readContextPrefix}/p${++this.#forwardSeq}`;
-    this.#forwards.addBatch(context, batch.length, this.#ticks).forEach((placed, i) => placed.then(batch[i]!.resolve, batch[i]!.reject));
-    const entries = batch.map((p) => ({ term: 0, index: 0, type: 'normal' as const, data: p.data }));
-    this.#transport.send([message('MsgProp', this.id, leaderId, 0, { entries, context })]);
+    // One MsgProp per forwardBatchBytesMax of entry data, so none outgrows a transport frame.
+    const messages: Message[] = [];
+    for (let start = 0; start < batch.length;) {
+      let end = start + 1;
+      for (let bytes = batch[start]!.data.byteLength; end < batch.length && bytes + batch[end]!.data.byteLength <= forwardBatchBytesMax; end++) bytes += batch[end]!.data.byteLength;
+      const part = batch.slice(start, end);
+      const context = `${this.#readContextPrefix}/p${++this.#forwardSeq}`;
+      this.#forwards.addBatch(context, part.length, this.#ticks).forEach((placed, i) => placed.then(part[i]!.resolve, part[i]!.reject));
+      messages.push(message('MsgProp', this.id, leaderId, 0, { entries: part.map((p) => ({ term: 0, index: 0, type: 'normal' as const, data: p.data })), context }));
+      start = end;
+    }
+    this.#transport.send(messages);
   }
 
   /** The leader's side of a MsgProp: propose its entries (back to back, so they take consecutive

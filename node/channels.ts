@@ -123,7 +123,7 @@ export class Channels {
     let seen: unknown[] = [];
     this.#unsubscribe = this.#c.onStateChange(() => {
       const state = this.#c.state();
-      const now = [state.assignments, state.streams, state.services, state.hls];
+      const now = [state.assignments, state.streams, state.services, state.hls, state.nodes];
       if (now.every((table, i) => table === seen[i])) return;
       seen = now;
       this.#scheduleReconcile();
@@ -160,7 +160,7 @@ export class Channels {
     // gating, never campaigns and keeps naming it) is not in contact.
     const heardMs = this.#c.driver.ticksSinceLeaderContact() * this.#c.tickIntervalMs;
     if (role === 'leader') this.#lastLeaderContactMs = nowMs;
-    else if (role === 'follower' && leaderId !== null) this.#lastLeaderContactMs = Math.max(this.#lastLeaderContactMs, nowMs - heardMs);
+    else if (role === 'follower' && leaderId !== null) this.#lastLeaderContactMs = nowMs - heardMs;
     const fenced = nowMs - this.#lastLeaderContactMs > this.#fenceAfterMs;
     if (fenced === this.#fenced) return;
     this.#fenced = fenced;

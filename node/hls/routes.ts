@@ -128,9 +128,9 @@ const originRoutes: FastifyPluginAsyncTypebox<HlsRoutesOptions> = async (app, { 
 
 /** The signing query to repeat on segment URIs ('' when the service does not sign); null after
  *  answering 403 (the reason first in the message: missing, expired or bad-signature). */
-function viewerQuery(reply: FastifyReply, hls: HlsSettings, streamId: string, q: { exp?: string; sig?: string }, nowMs: number): string | null {
+function viewerQuery(reply: FastifyReply, hls: HlsSettings, streamId: string, q: { exp?: string; sig?: string; vt?: string }, nowMs: number): string | null {
   if (hls.signingSecret === null) return '';
-  const check = checkViewerSignature(hls.signingSecret, streamId, q.exp, q.sig, nowMs);
+  const check = checkViewerSignature(hls.signingSecret, streamId, q.exp, q.sig, nowMs, q.vt);
   if (check.ok) return check.query;
   sendError(reply, 403, `${check.problem}: ${check.message}`);
   return null;

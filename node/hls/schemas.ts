@@ -10,7 +10,11 @@ export const EpochParam = Type.String({ pattern: '^\\d{1,15}$' });
 /** Public segment names: `<n>.ts`. */
 export const PublicSegmentParam = Type.String({ pattern: '^\\d{1,15}\\.ts$' });
 /** A viewer's signature (signing.ts); lengths bounded, the content checked by the handler. */
-export const SignedQuery = Type.Object({ exp: Type.Optional(Type.String({ maxLength: 20 })), sig: Type.Optional(Type.String({ maxLength: 128 })) });
+export const SignedQuery = Type.Object({
+  exp: Type.Optional(Type.String({ maxLength: 20 })), sig: Type.Optional(Type.String({ maxLength: 128 })),
+  /** A viewer line's session token (node/hls/viewers-http.ts), bound into the signature when the service signs. */
+  vt: Type.Optional(Type.String({ maxLength: 1024 })),
+});
 /** 200 answers are playlist text or MPEG-TS bytes, never JSON (so never serialized). */
 export const NotJson = Type.Unsafe<Buffer | string | NodeJS.ReadableStream>({ description: 'an HLS playlist or MPEG-TS bytes' });
 export const Redirect = Type.Unsafe<undefined>({ description: 'redirect mode: the worker serves the segment' });

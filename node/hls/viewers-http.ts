@@ -19,7 +19,8 @@ import { sendError } from './replies.ts';
 import type { ViewerRegistry } from './viewers.ts';
 
 /** The query parameter that carries the token. */
-export const viewerTokenParam = 'vt';
+export { viewerTokenParam } from './signing.ts';
+import { viewerTokenParam } from './signing.ts';
 /** The playlist route the hook watches (hlsRoutes registers it under /live). */
 export const playlistRouteUrl = '/live/:stream/index.m3u8';
 const tokenCharsMax = 512;

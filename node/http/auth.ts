@@ -37,6 +37,18 @@ export function defaultRole(method: string): Role {
   return method === 'GET' || method === 'HEAD' ? 'read-only' : 'operator';
 }
 
+/** One read barrier in flight per node, shared by every request that waits on it: an
+ *  unauthenticated caller sending made-up token ids must not queue a barrier per request. */
+const barriers = new WeakMap<object, Promise<void>>();
+function catchUp(api: Pick<AuthApi, 'read'>): Promise<void> {
+  let barrier = barriers.get(api);
+  if (barrier === undefined) {
+    barrier = api.read().catch(() => undefined).finally(() => barriers.delete(api));
+    barriers.set(api, barrier);
+  }
+  return barrier;
+}
+
 /** Installs the hook on `app` (call before registering routes, so every route inherits it).
  *  It answers 401 (UnauthorizedError) saying what is missing, or 403 (ForbiddenError) naming the
  *  role needed and the caller's; it runs before the body is parsed. */
@@ -100,7 +112,7 @@ async function tokenPrincipal(api: AuthApi, header: string | undefined): Promise
   if (findApiToken(state, parsed.id) === null) {
     // A token made a moment ago through another node may not be applied here yet: catch up once
     // (a read barrier) before calling it unknown. A failed barrier leaves the answer at 401.
-    await api.read().catch(() => undefined);
+    await catchUp(api);
     state = api.state();
   }
   const record = findApiToken(state, parsed.id);

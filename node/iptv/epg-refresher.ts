@@ -277,9 +277,14 @@ async function firstChunk(body: AsyncIterable<Uint8Array>): Promise<{ chunk: Uin
   const first = await iterator.next();
   const chunk = first.done === true ? null : first.value;
   async function* rest(): AsyncGenerator<Uint8Array> {
-    if (chunk === null) return;
-    yield chunk;
-    for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) yield next.value;
+    try {
+      if (chunk === null) return;
+      yield chunk;
+      for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) yield next.value;
+    } finally {
+      // Stopped early (a parse error, a bound): release the response now, not at its timeout.
+      await iterator.return?.();
+    }
   }
   return { chunk, rest: rest() };
 }

@@ -15,6 +15,8 @@ export const auditPageSize = 100;
 /** Longest summary kept (longer ones are cut with an ellipsis). */
 export const auditSummaryLengthMax = 200;
 const targetLengthMax = 128;
+/** Stands for a login name that matches no user. */
+export const unknownUser = '(unknown user)';
 
 type Of<T extends BareCommand['type']> = Extract<BareCommand, { type: T }>;
 
@@ -46,7 +48,8 @@ export function auditEntryOf(before: ClusterState, command: BareCommand, actor: 
 export function loginEntryOf(c: Of<'RecordLogin'>): Omit<AuditEntry, 'id'> {
   const skipped = c.unrecorded > 0 ? ` (${c.unrecorded} earlier attempts on that node were not recorded: over its budget)` : '';
   return {
-    atMs: c.atMs, user: c.user, role: c.role, via: 'session', tokenId: null, action: c.ok ? 'Login' : 'LoginFailed', target: c.user,
+    // A name that is no user's may be a password typed in the wrong field: never recorded.
+    atMs: c.atMs, user: c.role === null ? unknownUser : c.user, role: c.role, via: 'session', tokenId: null, action: c.ok ? 'Login' : 'LoginFailed', target: c.role === null ? unknownUser : c.user,
     summary: `${c.ok ? 'logged in' : 'failed login (wrong username or password)'} from ${c.from}${skipped}`,
   };
 }

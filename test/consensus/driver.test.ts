@@ -289,6 +289,15 @@ for (const makeKind of [async () => memoryKind, levelKind]) {
       await c.appliedEverywhere(['f1', 'f2', 'f3']);
     }, { forwardProposals: true }));
 
+    test('with forwarding on, one turn of proposals larger than a MsgProp may carry goes in several, in order', () => withCluster(kind, async (c) => {
+      const leader = await c.leader();
+      const follower = [...c.members.values()].find((m) => m !== leader)!;
+      const items = Array.from({ length: 6 }, (_, i) => `${i}:${'x'.repeat(400 * 1024)}`);
+      const placed = await Promise.all(items.map((s) => follower.driver.propose(bytes(s))));
+      assert.deepEqual(placed.map((p) => p.index - placed[0]!.index), [0, 1, 2, 3, 4, 5], 'consecutive, in the order proposed');
+      assert.deepEqual(follower.sm.items, items);
+    }, { forwardProposals: true }));
+
     test('with forwarding on, a proposal the leader never answers rejects with ForwardUnconfirmedError', () => withCluster(kind, async (c) => {
       const leader = await c.leader();
       const follower = [...c.members.values()].find((m) => m !== leader)!;

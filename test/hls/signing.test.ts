@@ -43,6 +43,17 @@ test('missing, malformed, wrong (other stream, other secret) and expired signatu
   }
 });
 
+test("a line's redirect binds its viewer token: without the token the signature fails", () => {
+  const expS = nowMs / 1000 + 60;
+  const params = new URLSearchParams(signedQuery(secret, 'news', expS, 'tok/en+1'));
+  assert.equal(params.get('vt'), 'tok/en+1');
+  const withToken = checkViewerSignature(secret, 'news', params.get('exp'), params.get('sig'), nowMs, params.get('vt'));
+  assert.deepEqual(withToken, { ok: true, query: `exp=${expS}&sig=${params.get('sig')}&vt=${encodeURIComponent('tok/en+1')}` }, 'segments repeat the token');
+  const stripped = checkViewerSignature(secret, 'news', params.get('exp'), params.get('sig'), nowMs);
+  assert.equal(stripped.ok, false);
+  assert.equal(checkViewerSignature(secret, 'news', params.get('exp'), params.get('sig'), nowMs, 'another').ok, false);
+});
+
 test('internal token: derived from the network key, checked in constant time, clear refusals', () => {
   const token = internalTokenFromNetworkKey(new Uint8Array(32).fill(7));
   assert.match(token, /^[0-9a-f]{64}$/);

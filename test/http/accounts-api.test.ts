@@ -135,7 +135,7 @@ test('audit: every change through the API, newest first, filtered; refusals and 
   const { entries, total } = res.json<{ entries: Record<string, unknown>[]; total: number }>();
   assert.equal(total, 5);
   assert.deepEqual(entries.map((e) => [e['id'], e['action'], e['user'], e['role'], e['via'], e['target']]), [
-    [5, 'LoginFailed', 'mallory', null, 'session', 'mallory'],
+    [5, 'LoginFailed', '(unknown user)', null, 'session', '(unknown user)'],
     [4, 'UpdateSettings', 'admin', 'admin', 'token', 'settings'],
     [3, 'SetNodeEnabled', 'bob', 'operator', 'session', 'p2'],
     [2, 'PutGroup', 'bob', 'operator', 'token', 'edge2'],

@@ -19,6 +19,8 @@ const adminRoutes = new Set([
   'GET /api/v1/api-tokens', 'HEAD /api/v1/api-tokens', 'POST /api/v1/api-tokens', 'DELETE /api/v1/api-tokens/:id',
   'PATCH /api/v1/settings', 'POST /api/v1/join-tokens', 'DELETE /api/v1/nodes/:id',
 ]);
+/** Reads that need more than read-only: the playlist signs viewer URLs for services that sign. */
+const operatorReads = new Set(['GET /api/v1/playlist.m3u', 'HEAD /api/v1/playlist.m3u']);
 /** Answers that never end (server-sent events): only refusals are checked there. */
 const streaming = new Set(['GET /api/v1/events', 'HEAD /api/v1/events']);
 
@@ -38,6 +40,7 @@ const routes = await apiRoutes();
 function needed(key: string): Role | null {
   if (publicRoutes.has(key)) return null;
   if (adminRoutes.has(key)) return 'admin';
+  if (operatorReads.has(key)) return 'operator';
   return key.startsWith('GET ') || key.startsWith('HEAD ') ? 'read-only' : 'operator';
 }
 

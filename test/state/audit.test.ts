@@ -85,7 +85,7 @@ test('logins are recorded without an actor; a failed one of an unknown name has 
   );
   assert.deepEqual(auditEntries(state), [
     { id: 1, atMs: t0, user: 'admin', role: 'admin', via: 'session', tokenId: null, action: 'Login', target: 'admin', summary: 'logged in from 10.0.0.5' },
-    { id: 2, atMs: t0 + 1, user: 'mallory', role: null, via: 'session', tokenId: null, action: 'LoginFailed', target: 'mallory',
+    { id: 2, atMs: t0 + 1, user: '(unknown user)', role: null, via: 'session', tokenId: null, action: 'LoginFailed', target: '(unknown user)',
       summary: 'failed login (wrong username or password) from 10.0.0.66 (12 earlier attempts on that node were not recorded: over its budget)' },
   ]);
 });

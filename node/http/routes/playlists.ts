@@ -54,7 +54,10 @@ export const playlistRoutes: FastifyPluginAsyncTypebox<PlaylistRoutesOptions> = 
     if (service !== undefined && !Object.hasOwn(api.state().services, service)) throw new ApiError(404, `no service ${service}: GET /api/v1/services lists them`);
   };
 
+  // Operators: for services that sign, this signs viewer URLs (up to a year), which read-only
+  // accounts must not be able to hand out.
   app.get('/api/v1/playlist.m3u', {
+    config: { role: 'operator' },
     schema: { description: 'The enabled streams\' stable HLS URLs as an M3U playlist (no line credentials).', querystring: PlaylistQuery, response: { 200: Text, ...errorResponses } },
   }, async (request, reply) => {
     await api.read();

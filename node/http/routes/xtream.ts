@@ -196,8 +196,10 @@ export const xtreamRoutes: FastifyPluginAsyncTypebox<XtreamRoutesOptions> = asyn
     const stream = streamOfNumber(state, Number(match[1]));
     if (stream === null || !stream.enabled) return reply.code(404).type('text/plain').send(`no live stream ${match[1]}: reload the playlist (get.php)\n`);
     const hls = match[2] === 'm3u8' || relay === undefined;
-    if (request.method === 'HEAD') return reply.code(hls ? 302 : 200).headers(hls ? { location: playlistUrl(state, stream, api.nowMs()) } : tsHeaders).send();
+    // A HEAD of .m3u8 is redirected like a GET (a counted session: one from the same address
+    // replaces it); a HEAD of .ts only says what a GET would send.
     if (hls) return redirectToPlaylist(request, reply, lineRecord, stream);
+    if (request.method === 'HEAD') return reply.code(200).headers(tsHeaders).send();
     return relayTs(request, reply, lineRecord, stream);
   });
 
@@ -209,8 +211,10 @@ export const xtreamRoutes: FastifyPluginAsyncTypebox<XtreamRoutesOptions> = asyn
       const sessionId = newSessionId();
       const admitted = viewers.admit({ line: line.username, maxConnections: line.maxConnections, streamId: stream.id, clientIp: request.ip, kind: 'hls', sessionId });
       if (!admitted.ok) return refuseViewer(reply, line, admitted);
-      const token = viewerToken(viewerKey(), { line: line.username, streamId: stream.id, sessionId, expS: Math.floor(nowMs / 1000) + signedRedirectTtlS, passwordTag: passwordTag(line.passwordHash) });
-      location += `${location.includes('?') ? '&' : '?'}${viewerTokenParam}=${token}`;
+      const expS = Math.floor(nowMs / 1000) + signedRedirectTtlS;
+      const token = viewerToken(viewerKey(), { line: line.username, streamId: stream.id, sessionId, expS, passwordTag: passwordTag(line.passwordHash) });
+      // Where the service signs, the signature covers the token: without it the URL fails.
+      location = playlistUrl(api.state(), stream, nowMs, token);
     }
     return reply.code(302).headers({ location, 'cache-control': 'no-cache' }).send();
   };
@@ -261,8 +265,9 @@ function tooManyMessage(waitS: number): string {
 }
 
 /** The stable playlist path of `stream`, signed when its service signs viewer URLs. */
-export function playlistUrl(state: ClusterState, stream: StreamRecord, nowMs: number): string {
+export function playlistUrl(state: ClusterState, stream: StreamRecord, nowMs: number, vt = ''): string {
   const secret = hlsOf(state, stream).signingSecret;
   const path = `/live/${stream.id}/index.m3u8`;
-  return secret === null ? path : `${path}?${signedQuery(secret, stream.id, Math.floor(nowMs / 1000) + signedRedirectTtlS)}`;
+  if (secret !== null) return `${path}?${signedQuery(secret, stream.id, Math.floor(nowMs / 1000) + signedRedirectTtlS, vt)}`;
+  return vt === '' ? path : `${path}?${viewerTokenParam}=${encodeURIComponent(vt)}`;
 }
