@@ -1,4 +1,5 @@
 // Secrets: API tokens, join tokens, secret hashes and passwords. The adapter side (node:crypto)
+export { redactedUrl } from './redact.ts';
 // of what the state stores as hashes.
 export { newApiToken, parseApiToken, secretMatches } from './api-token.ts';
 export type { NewApiToken } from './api-token.ts';

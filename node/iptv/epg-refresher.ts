@@ -7,6 +7,7 @@
 //
 // node/iptv holds no I/O of its own: this adapter gets fetch and the clock as components (the
 // composition root passes globalThis.fetch and the real clock), so the folder's lint rule holds.
+import { redactedUrl } from '../auth/redact.ts';
 import type { GossipClock } from '../gossip/clock.ts';
 import type { ClusterState } from '../state/index.ts';
 import { Guide, guideWants, mergeGuide } from './epg.ts';
@@ -205,7 +206,7 @@ export class EpgRefresher {
       source.snapshot = snapshot;
       source.fetchedSignature = want.signature;
       source.lastSuccessAtMs = this.#c.clock.wallMs();
-      if (source.lastError !== null) this.#c.log(`epg: ${source.url} works again`);
+      if (source.lastError !== null) this.#c.log(`epg: ${redactedUrl(source.url)} works again`);
       source.lastError = null;
       source.failures = 0;
       source.nextDueMonoMs = source.lastAttemptMonoMs + this.#init.refreshIntervalMs;
@@ -218,7 +219,7 @@ export class EpgRefresher {
       source.nextDueMonoMs = this.#c.clock.monotonicMs() + retryMs;
       if (message !== source.lastError) {
         const kept = source.snapshot === null ? 'no copy yet' : 'keeping the last good copy';
-        this.#c.log(`epg: ${source.url}: ${message} (${kept}; retrying in ${Math.round(retryMs / 1000)} s)`);
+        this.#c.log(`epg: ${redactedUrl(source.url)}: ${message} (${kept}; retrying in ${Math.round(retryMs / 1000)} s)`);
       }
       source.lastError = message;
     } finally {

@@ -7,6 +7,7 @@ import { after, test } from 'node:test';
 
 import { defaultPolicy } from '../../node/placement/policy.ts';
 import { hiddenSecret } from '../../node/http/schemas.ts';
+import { redactedUrl } from '../../node/auth/index.ts';
 import { bearer, closeAll, serve, teamApi } from './team.ts';
 
 after(closeAll);
@@ -75,4 +76,22 @@ test('a placed stream says since when it runs on its worker', async () => {
   assert.equal((await call('GET', '/api/v1/streams/news')).body['sinceMs'], null);
   await api.propose({ type: 'AssignStream', atMs: 1_700_000_000_000, streamId: 'news', nodeId: 'p1', base: 0 }, null);
   assert.equal((await call('GET', '/api/v1/streams/news')).body['sinceMs'], 1_700_000_000_000);
+});
+
+test('read-only accounts see source URLs without credentials; operators see them whole', async () => {
+  const { call } = await setUp();
+  const url = 'http://user:pass@127.0.0.1:9/live/a.ts?username=u&password=p';
+  assert.equal((await call('POST', '/api/v1/streams', { id: 'news', name: 'News', sources: [{ url }] })).status, 201);
+  const seen = async (role: 'operator' | 'read-only') => (((await call('GET', '/api/v1/streams/news', undefined, role)).body['config'] as Json)['sources'] as Json[])[0]!['url'];
+  assert.equal(await seen('operator'), url);
+  assert.equal(await seen('read-only'), 'http://127.0.0.1:9/live/a.ts?(hidden)');
+  const list = await call('GET', '/api/v1/streams', undefined, 'read-only');
+  assert.doesNotMatch(JSON.stringify(list.body), /pass|password=p/);
+});
+
+test('redactedUrl: userinfo and query go, also from what is not a URL', () => {
+  assert.equal(redactedUrl('rtmp://a:b@host:1935/app/key?token=1'), 'rtmp://host:1935/app/key?(hidden)');
+  assert.equal(redactedUrl('http://host/x.m3u8'), 'http://host/x.m3u8');
+  assert.equal(redactedUrl('srt://host:9000?passphrase=secret'), 'srt://host:9000?(hidden)');
+  assert.equal(redactedUrl('not a url?user=1'), 'not a url?(hidden)');
 });

@@ -6,6 +6,8 @@
 //   GET /api/v1/epg.xml[?service=ID]                the merged XMLTV guide
 //   GET /api/v1/epg/sources                         each guide URL: last success, last error, counts
 // Registered by the composition root with the node's guide (EpgRefresher).
+import { redactedUrl } from '../../auth/index.ts';
+import { principalOf } from '../auth.ts';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 
@@ -91,8 +93,8 @@ export const playlistRoutes: FastifyPluginAsyncTypebox<PlaylistRoutesOptions> = 
 
   app.get('/api/v1/epg/sources', {
     schema: { description: 'Each XMLTV guide URL the services list, with its last fetch.', response: { 200: Type.Array(SourceView), ...errorResponses } },
-  }, async () => (epg?.sources() ?? []).map((s) => ({
-    url: s.url, streams: s.streams, matched: s.matched, programmes: s.programmes,
+  }, async (request) => (epg?.sources() ?? []).map((s) => ({
+    url: principalOf(request).role === 'read-only' ? redactedUrl(s.url) : s.url, streams: s.streams, matched: s.matched, programmes: s.programmes,
     lastSuccessAt: s.lastSuccessAtMs === null ? null : isoFromMs(s.lastSuccessAtMs), lastAttemptAt: s.lastAttemptAtMs === null ? null : isoFromMs(s.lastAttemptAtMs),
     lastError: s.lastError, fetching: s.fetching,
   })));

@@ -8,8 +8,9 @@ import type { Static } from 'typebox';
 import { sourceSchemes, streamProblem } from '../../state/index.ts';
 import type { FastifyRequest } from 'fastify';
 
-import type { ClusterState, Command, StreamRecord } from '../../state/index.ts';
-import { actorOf } from '../auth.ts';
+import type { ClusterState, Command, Role, StreamRecord } from '../../state/index.ts';
+import { actorOf, principalOf } from '../auth.ts';
+import { redactedUrl } from '../../auth/index.ts';
 import { ApiError, CommandRefusedError } from '../errors.ts';
 import { errorResponses, NameSchema, withoutDefaults } from '../schemas.ts';
 import type { ClusterApi } from '../service.ts';
@@ -61,7 +62,12 @@ export const StreamView = Type.Object({
 });
 
 /** A stream's public view: its record and what its worker reports. */
-export function streamView(api: Pick<ClusterApi, 'streamFigures'>, state: ClusterState, stream: StreamRecord): Static<typeof StreamView> {
+/** `stream` as `role` may see it: a read-only account sees source URLs without credentials. */
+function configFor(stream: StreamRecord, role: Role): StreamRecord {
+  return role !== 'read-only' ? stream : { ...stream, sources: stream.sources.map((s) => ({ ...s, url: redactedUrl(s.url) })) };
+}
+
+export function streamView(api: Pick<ClusterApi, 'streamFigures'>, state: ClusterState, stream: StreamRecord, role: Role): Static<typeof StreamView> {
   const a = state.assignments[stream.id];
   const figures = a === undefined ? undefined : api.streamFigures(a.nodeId).find((f) => f.id === stream.id);
   let status: (typeof streamStatuses)[number] = 'unplaced';
@@ -75,12 +81,12 @@ export function streamView(api: Pick<ClusterApi, 'streamFigures'>, state: Cluste
     nodeId: a?.nodeId ?? null,
     epoch: a?.epoch ?? null,
     sinceMs: a?.sinceMs ?? null,
-    source: status === 'unplaced' ? null : source,
+    source: status === 'unplaced' || source === null ? null : role === 'read-only' ? redactedUrl(source) : source,
     bitrateKbps: figures?.inKbps ?? figures?.outKbps ?? null,
     restarts: figures?.restarts ?? 0,
     standbyNodeId: a?.next?.nodeId ?? null,
     url: `/live/${stream.id}/index.m3u8`,
-    config: stream,
+    config: configFor(stream, role),
   };
 }
 
@@ -106,36 +112,36 @@ export const streamRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = asyn
     if (!result.ok) throw new CommandRefusedError(result.reason);
   };
 
-  app.get('/api/v1/streams', { schema: { response: { 200: Type.Array(StreamView), ...errorResponses } } }, async () => {
+  app.get('/api/v1/streams', { schema: { response: { 200: Type.Array(StreamView), ...errorResponses } } }, async (request) => {
     await api.read();
     const state = api.state();
-    return Object.values(state.streams).sort((a, b) => a.id.localeCompare(b.id)).map((s) => streamView(api, state, s));
+    return Object.values(state.streams).sort((a, b) => a.id.localeCompare(b.id)).map((s) => streamView(api, state, s, principalOf(request).role));
   });
 
   app.get('/api/v1/streams/:id', { schema: { params: Params, response: { 200: StreamView, ...errorResponses } } }, async (request) => {
     await api.read();
-    return streamView(api, api.state(), found(request.params.id));
+    return streamView(api, api.state(), found(request.params.id), principalOf(request).role);
   });
 
   app.post('/api/v1/streams', { schema: { body: CreateBody, response: { 201: StreamView, ...errorResponses } } }, async (request, reply) => {
     const atMs = api.nowMs();
     const stream = checked({ ...request.body, createdAtMs: atMs } as StreamRecord);
     await propose(request, { type: 'CreateStream', atMs, stream });
-    return reply.code(201).send(streamView(api, api.state(), found(stream.id)));
+    return reply.code(201).send(streamView(api, api.state(), found(stream.id), principalOf(request).role));
   });
 
   app.put('/api/v1/streams/:id', { schema: { params: Params, body: ReplaceBody, response: { 200: StreamView, ...errorResponses } } }, async (request) => {
     const old = found(request.params.id);
     const stream = checked({ ...request.body, id: old.id, createdAtMs: old.createdAtMs } as StreamRecord);
     await propose(request, { type: 'UpdateStream', atMs: api.nowMs(), stream });
-    return streamView(api, api.state(), found(stream.id));
+    return streamView(api, api.state(), found(stream.id), principalOf(request).role);
   });
 
   app.patch('/api/v1/streams/:id', { schema: { params: Params, body: PatchBody, response: { 200: StreamView, ...errorResponses } } }, async (request) => {
     const old = found(request.params.id);
     const stream = checked({ ...old, ...request.body } as StreamRecord);
     await propose(request, { type: 'UpdateStream', atMs: api.nowMs(), stream });
-    return streamView(api, api.state(), found(stream.id));
+    return streamView(api, api.state(), found(stream.id), principalOf(request).role);
   });
 
   app.delete('/api/v1/streams/:id', { schema: { params: Params, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {

@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 
 import type { FastifyPluginAsync } from 'fastify';
 
+import { principalOf } from '../auth.ts';
 import type { ClusterApi } from '../service.ts';
 import { clusterView } from './cluster.ts';
 import { streamView } from './streams.ts';
@@ -45,12 +46,13 @@ export const uiRoutes: FastifyPluginAsync<{ api: ClusterApi }> = async (app, { a
   for (const name of files.keys()) app.get(`/ui/${name}`, send(name));
 
   app.get('/api/v1/events', async (request, reply) => {
+    const role = principalOf(request).role;
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     const snapshot = () => {
       const state = api.state();
-      const streams = Object.values(state.streams).sort((a, b) => a.id.localeCompare(b.id)).map((s) => streamView(api, state, s));
+      const streams = Object.values(state.streams).sort((a, b) => a.id.localeCompare(b.id)).map((s) => streamView(api, state, s, role));
       res.write(`event: snapshot\ndata: ${JSON.stringify({ cluster: clusterView(api), streams })}\n\n`);
     };
     snapshot();
