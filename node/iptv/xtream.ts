@@ -155,7 +155,8 @@ export function serverInfo(server: ServerView) {
 }
 
 /** An m3u attribute value: no double quotes or line breaks (they would end the attribute or the entry). */
-function attribute(value: string): string {
+/** `value` safe inside a double-quoted #EXTINF attribute. */
+export function attribute(value: string): string {
   return value.replace(/["\r\n]/g, (c) => (c === '"' ? "'" : ' '));
 }
 

@@ -14,7 +14,7 @@ import { Type } from 'typebox';
 import { signedViewerUrl } from '../../hls/signing.ts';
 import type { EpgSourceStatus } from '../../iptv/epg-refresher.ts';
 import { Guide } from '../../iptv/epg.ts';
-import { liveCategories, liveStreams } from '../../iptv/xtream.ts';
+import { attribute, liveCategories, liveStreams } from '../../iptv/xtream.ts';
 import { hlsOf, isoFromMs } from '../../state/index.ts';
 import { ApiError } from '../errors.ts';
 import { errorResponses } from '../schemas.ts';
@@ -99,8 +99,3 @@ export const playlistRoutes: FastifyPluginAsyncTypebox<PlaylistRoutesOptions> = 
     lastError: s.lastError, fetching: s.fetching,
   })));
 };
-
-/** An m3u attribute value: no double quotes or line breaks. */
-function attribute(value: string): string {
-  return value.replace(/["\r\n]/g, (c) => (c === '"' ? "'" : ' '));
-}
