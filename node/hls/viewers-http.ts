@@ -16,11 +16,11 @@ import fp from 'fastify-plugin';
 import { lineActive } from '../state/index.ts';
 import type { ClusterState } from '../state/index.ts';
 import { sendError } from './replies.ts';
+import { viewerTokenParam } from './signing.ts';
 import type { ViewerRegistry } from './viewers.ts';
 
-/** The query parameter that carries the token. */
-export { viewerTokenParam } from './signing.ts';
-import { viewerTokenParam } from './signing.ts';
+/** The query parameter that carries the token (defined with the signature that covers it). */
+export { viewerTokenParam };
 /** The playlist route the hook watches (hlsRoutes registers it under /live). */
 export const playlistRouteUrl = '/live/:stream/index.m3u8';
 const tokenCharsMax = 512;
