@@ -12,7 +12,7 @@ import { buildServer, listen, WriteTimeoutError } from './http/index.ts';
 import type { IptvParts } from './http/server.ts';
 import { TsRelayHub } from './hls/ts-relay.ts';
 import { remoteViewerCount, ViewerRegistry } from './hls/viewers.ts';
-import { EpgRefresher } from './iptv/epg-refresher.ts';
+import { EpgRefresher } from './epg/refresher.ts';
 import type { ClusterApi, HttpServer } from './http/index.ts';
 import { createHost, handleJoin, Libp2pRaftTransport } from './p2p/index.ts';
 import type { JoinRequest, JoinResponse, P2pHost } from './p2p/index.ts';

@@ -1,7 +1,7 @@
 // The merged guide the node serves (docs/iptv.md "EPG"): which guide URLs serve which streams,
 // the guide of every enabled stream built from the fetched snapshots, the XMLTV document, and
 // the Xtream EPG answers (get_short_epg, get_simple_data_table). Pure: the refresher
-// (epg-refresher.ts) fetches and parses; this decides what is kept and how it is written.
+// (node/epg/refresher.ts) fetches and parses; this decides what is kept and how it is written.
 import type { ClusterState, StreamRecord } from '../state/index.ts';
 import { panelTime } from './xtream.ts';
 import { escapeXml, formatXmltvTime } from './xmltv.ts';

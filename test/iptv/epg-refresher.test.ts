@@ -9,8 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 
 import { realGossipClock } from '../../node/gossip/clock.ts';
-import { EpgRefresher, encodingOf } from '../../node/iptv/epg-refresher.ts';
-import type { EpgRefresherInit } from '../../node/iptv/epg-refresher.ts';
+import { EpgRefresher, encodingOf } from '../../node/epg/refresher.ts';
+import type { EpgRefresherInit } from '../../node/epg/refresher.ts';
 import { defaultHls, emptyState } from '../../node/state/index.ts';
 import type { ClusterState, StreamRecord } from '../../node/state/index.ts';
 import { waitFor } from '../hls/helpers.ts';

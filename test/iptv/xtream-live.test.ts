@@ -27,7 +27,7 @@ import { TsRelayHub } from '../../node/hls/ts-relay.ts';
 import { hlsViewerSessions } from '../../node/hls/viewers-http.ts';
 import { ViewerRegistry } from '../../node/hls/viewers.ts';
 import { xtreamRoutes } from '../../node/http/routes/xtream.ts';
-import { EpgRefresher } from '../../node/iptv/epg-refresher.ts';
+import { EpgRefresher } from '../../node/epg/refresher.ts';
 import { streamNumbers } from '../../node/iptv/xtream.ts';
 import { defaultHls } from '../../node/state/index.ts';
 import type { LineRecord, StreamRecord } from '../../node/state/index.ts';

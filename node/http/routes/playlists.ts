@@ -12,7 +12,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 
 import { signedViewerUrl } from '../../hls/signing.ts';
-import type { EpgSourceStatus } from '../../iptv/epg-refresher.ts';
+import type { EpgSourceStatus } from '../../epg/refresher.ts';
 import { Guide } from '../../iptv/epg.ts';
 import { attribute, liveCategories, liveStreams } from '../../iptv/xtream.ts';
 import { hlsOf, isoFromMs } from '../../state/index.ts';

@@ -5,16 +5,17 @@
 // with backoff, keeps the last good copy, is logged once per streak and shown by sources().
 // The download is bounded (time, bytes read, bytes after gunzip) and parsed as it arrives.
 //
-// node/iptv holds no I/O of its own: this adapter gets fetch and the clock as components (the
-// composition root passes globalThis.fetch and the real clock), so the folder's lint rule holds.
+// The I/O side of the guide, kept out of the pure node/iptv (parsing, matching, writing): it gets
+// fetch and the clock as components (the composition root passes globalThis.fetch and the real
+// clock); a download's time bound is a real AbortSignal timeout.
 import { redactedUrl } from '../auth/redact.ts';
 import type { GossipClock } from '../gossip/clock.ts';
 import type { ClusterState } from '../state/index.ts';
-import { Guide, guideWants, mergeGuide } from './epg.ts';
-import type { GuideWants } from './epg.ts';
-import { GuideCollector, StreamMatcher } from './xmltv.ts';
-import type { CollectorLimits, GuideSnapshot } from './xmltv.ts';
-import { XmltvParser } from './xmltv-parser.ts';
+import { Guide, guideWants, mergeGuide } from '../iptv/epg.ts';
+import type { GuideWants } from '../iptv/epg.ts';
+import { GuideCollector, StreamMatcher } from '../iptv/xmltv.ts';
+import type { CollectorLimits, GuideSnapshot } from '../iptv/xmltv.ts';
+import { XmltvParser } from '../iptv/xmltv-parser.ts';
 
 /** The part of the WHATWG fetch the refresher uses (globalThis.fetch fits). */
 export type GuideFetch = (url: string, init: { signal: AbortSignal; headers: Record<string, string>; redirect: 'follow' }) => Promise<{
