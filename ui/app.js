@@ -892,6 +892,7 @@ function editService(s) {
   form.elements.segmentS.value = s.hls.segmentS;
   form.elements.windowSegments.value = s.hls.windowSegments;
   form.elements.mode.value = s.hls.mode;
+  form.elements.epgUrls.value = (s.epgUrls ?? []).join('\n');
   $('#service-editor-title').textContent = `Edit service ${s.id}`;
   $('#service-editor').open = true;
   $('#service-editor').scrollIntoView({ block: 'nearest' });
@@ -912,10 +913,11 @@ $('#service-form').addEventListener('submit', async (e) => {
   if (values.get('segmentS') !== '') hls.segmentS = Number(values.get('segmentS'));
   if (values.get('windowSegments') !== '') hls.windowSegments = Number(values.get('windowSegments'));
   if (values.get('mode') !== '') hls.mode = values.get('mode');
+  const epgUrls = String(values.get('epgUrls') ?? '').split(/\s+/).filter((u) => u !== '');
   await attempt(async () => {
     const editing = form.dataset.editing;
-    if (editing === undefined) await api('POST', '/api/v1/services', { id: values.get('id'), name: values.get('name'), hls });
-    else await patchService(servicesCache.find((x) => x.id === editing), { name: values.get('name'), hls: { ...servicesCache.find((x) => x.id === editing).hls, ...hls } });
+    if (editing === undefined) await api('POST', '/api/v1/services', { id: values.get('id'), name: values.get('name'), hls, epgUrls });
+    else await patchService(servicesCache.find((x) => x.id === editing), { name: values.get('name'), hls, epgUrls });
     $('#service-error').textContent = '';
     flash(`Service ${values.get('id')} saved`);
     form.reset();
@@ -1399,6 +1401,74 @@ async function loadAccounts() {
 }
 
 for (const select of $$('select.role-select')) select.replaceChildren(...roles.map((r) => el('option', { value: r }, r)));
+
+// ---- viewer lines ------------------------------------------------------------------------------
+
+/** The get.php URL a player loads for `line` (its password is not known here: a placeholder). */
+function linePlaylistUrl(line) {
+  return `${location.origin}/get.php?username=${encodeURIComponent(line.username)}&password=<password>&type=m3u_plus&output=ts`;
+}
+
+function renderLines(lines) {
+  syncRows($('#line-table tbody'), lines, {
+    key: (l) => l.username,
+    empty: 'No viewer lines yet.',
+    columns: [
+      { label: 'Line', cell: (l) => l.username },
+      { label: 'Connections', className: 'num', cell: (l) => `at most ${l.maxConnections}` },
+      { label: 'Expires', cell: (l) => (l.expiresAt === null ? 'never' : new Date(l.expiresAt).toLocaleDateString()) },
+      { label: 'State', cell: (l) => (!l.enabled ? 'disabled' : l.expiresAt !== null && Date.parse(l.expiresAt) <= Date.now() ? 'expired' : 'active') },
+      { label: 'Player playlist', cell: (l) => el('code', {}, linePlaylistUrl(l)) },
+      { label: '', cell: (l, td) => controls(td, l, () => el('span', { className: 'actions', dataset: { needs: 'operator' } },
+        el('button', { type: 'button', dataset: { role: 'toggle' }, onclick: () => attempt(async () => {
+          const line = td.parentElement.item;
+          await api('PATCH', `/api/v1/lines/${encodeURIComponent(line.username)}`, { enabled: !line.enabled });
+          await loadLines();
+        }, { out: $('#lines-error') }) }),
+        el('button', { type: 'button', className: 'danger', onclick: () => {
+          const line = td.parentElement.item;
+          confirmIn($('#line-confirm'), {
+            title: `Delete line ${line.username}?`, details: 'Players using it are refused from then on.', confirmLabel: 'Delete', danger: true,
+            run: async () => {
+              await api('DELETE', `/api/v1/lines/${encodeURIComponent(line.username)}`);
+              await loadLines();
+            },
+          });
+        } }, 'Delete')), (cell, l) => {
+        $('[data-role=toggle]', cell).textContent = l.enabled ? 'Disable' : 'Enable';
+      }) },
+    ],
+  });
+}
+
+async function loadLines() {
+  await attempt(async () => {
+    renderLines(await api('GET', '/api/v1/lines'));
+    $('#lines-error').textContent = '';
+  }, { out: $('#lines-error') });
+}
+
+views.lines = {
+  enter() {
+    $('#line-confirm').hidden = true;
+    void loadLines();
+  },
+};
+
+$('#line-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const form = new FormData(e.target);
+  await attempt(async () => {
+    const expires = form.get('expiresAt');
+    await api('POST', '/api/v1/lines', {
+      username: form.get('username'), password: form.get('password'), maxConnections: Number(form.get('maxConnections')),
+      expiresAt: expires === '' ? null : new Date(`${expires}T23:59:59Z`).toISOString(),
+    });
+    flash(`Line ${form.get('username')} added`);
+    e.target.reset();
+    await loadLines();
+  }, { button: $('button', e.target), out: $('#lines-error') });
+});
 
 views.accounts = {
   enter() {

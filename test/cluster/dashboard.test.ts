@@ -129,6 +129,19 @@ test('the dashboard on one node: stream and preview, policy levels, import previ
       assert.match(command, /^ottmesh join \S+ --data-dir \/var\/lib\/ottmesh --name edge2 --host 10\.0\.0\.6$/);
       assert.equal(await page.innerText('#install-command'), `./scripts/setup.sh && bin/${command}`);
       await ui.screenshot('1node-join');
+
+      // A viewer line, then disabled; the playlist a player loads is shown for it.
+      await ui.open('lines');
+      await page.fill('#line-form input[name=username]', 'viewer1');
+      await page.fill('#line-form input[name=password]', 'viewer-pass-1');
+      await page.fill('#line-form input[name=maxConnections]', '2');
+      await page.click('#line-form button');
+      const line = await ui.rowWhere('#line-table', 'viewer1', (r) => r['State'] === 'active', 'the new line, active');
+      assert.equal(line['Connections'], 'at most 2');
+      assert.match(line['Player playlist'] ?? '', /\/get\.php\?username=viewer1&password=<password>&type=m3u_plus&output=ts$/);
+      await page.click('#line-table tbody tr[data-key="viewer1"] button[data-role=toggle]');
+      await ui.rowWhere('#line-table', 'viewer1', (r) => r['State'] === 'disabled', 'the line, disabled');
+      await ui.screenshot('1node-lines');
     });
   } finally {
     await browser.close();
