@@ -278,7 +278,7 @@ export class RaftDriver extends EventEmitter<RaftDriverEvents> {
       for (let bytes = batch[start]!.data.byteLength; end < batch.length && bytes + batch[end]!.data.byteLength <= forwardBatchBytesMax; end++) bytes += batch[end]!.data.byteLength;
       const part = batch.slice(start, end);
       const context = `${this.#readContextPrefix}/p${++this.#forwardSeq}`;
-      this.#forwards.addBatch(context, part.length, this.#ticks).forEach((placed, i) => placed.then(part[i]!.resolve, part[i]!.reject));
+      this.#forwards.addBatch(context, part.length, this.#ticks, leaderId).forEach((placed, i) => placed.then(part[i]!.resolve, part[i]!.reject));
       messages.push(message('MsgProp', this.id, leaderId, 0, { entries: part.map((p) => ({ term: 0, index: 0, type: 'normal' as const, data: p.data })), context }));
       start = end;
     }
@@ -447,7 +447,7 @@ export class RaftDriver extends EventEmitter<RaftDriverEvents> {
     this.#apply(rd);
     node.advance(rd);
     if (rd.softState !== null) {
-      if (rd.softState.leaderId !== this.#leaderId) this.#forwards.leaderChanged();
+      if (rd.softState.leaderId !== this.#leaderId) this.#forwards.leaderChanged(rd.softState.leaderId);
       this.#leaderId = rd.softState.leaderId;
       this.emit('soft-state', rd.softState);
     }

@@ -16,6 +16,8 @@ interface Waiter {
 
 interface Unanswered {
   readonly issuedTick: number;
+  /** The leader the MsgProp went to. */
+  readonly leader: string;
   /** One per entry of the MsgProp, in order. */
   readonly waiters: readonly Waiter[];
 }
@@ -40,13 +42,14 @@ export class PendingForwards {
     return this.#unansweredCount + this.#placed;
   }
 
-  /** Track the MsgProp of one entry sent with `context` at tick `nowTick`. */
-  add(context: string, nowTick: number): Promise<Placed> {
-    return this.addBatch(context, 1, nowTick)[0]!;
+  /** Track the MsgProp of one entry sent with `context` to `leader` at tick `nowTick`. */
+  add(context: string, nowTick: number, leader: string): Promise<Placed> {
+    return this.addBatch(context, 1, nowTick, leader)[0]!;
   }
 
-  /** Track the MsgProp of `count` entries sent with `context` at tick `nowTick`: a promise each. */
-  addBatch(context: string, count: number, nowTick: number): Promise<Placed>[] {
+  /** Track the MsgProp of `count` entries sent with `context` to `leader` at tick `nowTick`: a
+   *  promise each. */
+  addBatch(context: string, count: number, nowTick: number, leader: string): Promise<Placed>[] {
     const waiters: Waiter[] = [];
     const promises: Promise<Placed>[] = [];
     for (let i = 0; i < count; i++) {
@@ -54,7 +57,7 @@ export class PendingForwards {
       waiters.push({ resolve, reject });
       promises.push(promise);
     }
-    this.#unanswered.set(context, { issuedTick: nowTick, waiters });
+    this.#unanswered.set(context, { issuedTick: nowTick, leader, waiters });
     this.#unansweredCount += count;
     return promises;
   }
@@ -130,12 +133,16 @@ export class PendingForwards {
     }
   }
 
-  /** This node's leader changed: answers from the old one will not come. */
-  leaderChanged(): void {
-    const all = [...this.#unanswered.values()].flatMap((u) => u.waiters);
-    this.#unanswered.clear();
-    this.#unansweredCount = 0;
-    for (const w of all) w.reject(new ForwardUnconfirmedError('leadership changed before the leader answered'));
+  /** This node now follows `leader` (null: none): answers from any other will not come. The
+   *  MsgProps already sent to `leader` itself stay (a follower that learns of its leader in the
+   *  Ready after it forwarded to it must not give up on them). */
+  leaderChanged(leader: string | null): void {
+    const gone: Waiter[] = [];
+    for (const [context, u] of this.#unanswered) {
+      if (u.leader === leader) continue;
+      gone.push(...this.#take(context)!);
+    }
+    for (const w of gone) w.reject(new ForwardUnconfirmedError('leadership changed before the leader answered'));
   }
 
   rejectAll(error: Error): void {
