@@ -52,7 +52,8 @@ commands:
   token create   create a join token for a new node
   status         show the cluster as a table
 
-Run 'ottmesh <command> --help' for a command's options.`,
+Run 'ottmesh <command> --help' for a command's options; 'ottmesh --version' prints the version
+and the commit it was built from.`,
   init: `usage: ottmesh init --data-dir DIR [--name NAME] [--host ADDR] [--p2p-port N] [--http-port N]
 
 Creates a new cluster (cluster id, network key, node key, an admin account whose password is
@@ -88,6 +89,7 @@ ${apiFlagHelp}`,
 
 export type Invocation =
   | { readonly command: 'help'; readonly text: string }
+  | { readonly command: 'version' }
   | { readonly command: 'init' | 'join'; readonly token: string | null; readonly node: NodeFlags }
   | { readonly command: 'start'; readonly dataDir: string }
   | { readonly command: 'token-create'; readonly api: ApiFlags; readonly ttlS: number; readonly uses: number; readonly groups: string[] }
@@ -142,6 +144,7 @@ export function parseDurationS(text: string): number {
 export function parseCommandLine(argv: string[]): Invocation {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') return { command: 'help', text: help.main! };
+  if (command === '--version' || command === '-V' || command === 'version') return { command: 'version' };
   switch (command) {
     case 'init':
     case 'join': {

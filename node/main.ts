@@ -17,6 +17,7 @@ import type { DataDirPaths } from './data-dir.ts';
 import { createNodeKey, decodeNetworkKey, encodeNetworkKey, generateNetworkKey, loadNodeKey, peerIdOf, requestJoin } from './p2p/index.ts';
 import type { JoinResponse } from './p2p/index.ts';
 import { NodeRuntime } from './runtime.ts';
+import { versionText } from './version.ts';
 
 const out = (line: string) => console.log(line);
 const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
@@ -38,6 +39,9 @@ async function main(argv: string[]): Promise<void> {
   switch (inv.command) {
     case 'help':
       out(inv.text);
+      return;
+    case 'version':
+      out(versionText());
       return;
     case 'init':
       return runUntilSignal(await initCommand(inv.node));

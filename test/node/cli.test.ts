@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { parseCommandLine, parseDurationS, UsageError } from '../../node/cli.ts';
 import { checkNodeOptions, parseConfig, ConfigError } from '../../node/config.ts';
 import { renderStatus } from '../../node/commands/status.ts';
@@ -63,4 +64,11 @@ test('status renders a table with the leader marked', () => {
   assert.match(lines[0]!, /leader alpha/);
   assert.match(lines[2]!, /^alpha \*\s+p1\s+voter\s+alive\s+yes\s+12%/);
   assert.match(lines[3]!, /beta\s+p2\s+learner\s+down\s+no\s+-\s+-\s+0\s+edge/);
+});
+
+test('--version prints the package version and the commit', async () => {
+  assert.deepEqual(parseCommandLine(['--version']), { command: 'version' });
+  const { versionText } = await import('../../node/version.ts');
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  assert.match(versionText(), new RegExp(`^ottmesh ${pkg.version.replaceAll('.', '\\.')} \\(commit ([0-9a-f]{12}(-dirty)?|unknown)\\)$`));
 });
