@@ -27,6 +27,10 @@ const suites: Record<string, { readonly about: string; readonly load: () => Prom
     about: '3 ottmesh node processes, 64 clients writing through the API for 10 s: writes/s, p50, p99 (and etcd, if installed)',
     load: async () => (await import('./bench/writes.ts')).run,
   },
+  idle: {
+    about: 'a cluster of ottmesh node processes left idle: cpu (% of a core) and rss per node',
+    load: async () => (await import('./bench/idle.ts')).run,
+  },
   gossip: {
     about: 'telemetry gossip: time for a report to reach every node, cpu and memory idle and with gossip',
     load: async () => (await import('./bench/gossip.ts')).run,
