@@ -14,6 +14,8 @@ const pureFolders = [
   // Issue 4: the decisions of the supervisor and the gateway (their adapters sit beside them).
   'node/supervisor/ffmpeg-args.ts', 'node/supervisor/restart-policy.ts', 'node/supervisor/source-choice.ts', 'node/supervisor/reconcile.ts',
   'node/hls/playlist.ts', 'node/hls/worker-playlist.ts', 'node/hls/timeline.ts', 'node/hls/date-time.ts',
+  // Issue 6: the install script's rendering and the floating address's decisions.
+  'node/install/install-script.ts', 'node/vip/decide.ts', 'node/upgrade/plan.ts', 'node/upgrade/rollout.ts',
 ];
 
 export default tseslint.config(

@@ -51,6 +51,7 @@ commands:
   join TOKEN     join a cluster with a join token and run
   token create   create a join token for a new node
   status         show the cluster as a table
+  upgrade        roll a new executable out to every node, one at a time
 
 Run 'ottmesh <command> --help' for a command's options; 'ottmesh --version' prints the version
 and the commit it was built from.`,
@@ -63,7 +64,9 @@ API token with admin rights that every node accepts.
 ${nodeFlagHelp}`,
   start: `usage: ottmesh start --data-dir DIR
 
-Runs a node that was initialized or joined before, with its data.
+Runs a node that was initialized or joined before, with its data. A directory that holds no
+node yet but a join request (join.json, left there by install.sh) is joined with it first, once:
+the process that joins is the one that goes on running the node.
 
   --data-dir DIR     the node's data directory (required)`,
   join: `usage: ottmesh join TOKEN --data-dir DIR [--name NAME] [--host ADDR] [--p2p-port N] [--http-port N]
@@ -72,19 +75,36 @@ Joins the cluster the token is for, then runs in the foreground. Get a token wit
 'ottmesh token create' on any node of the cluster.
 
 ${nodeFlagHelp}`,
-  token: `usage: ottmesh token create [--data-dir DIR | --api URL --api-token T] [--ttl 1h] [--uses 1] [--group NAME]...
+  token: `usage: ottmesh token create [--data-dir DIR | --api URL --api-token T] [--ttl 1h] [--uses 1] [--group NAME]... [--install]
 
-Creates a join token and prints it as the last line of output.
+Creates a join token and prints it as the last line of output (with --install, the one-line
+install command for a new server instead, after the token).
 
 ${apiFlagHelp}
   --ttl DURATION     how long the token is valid: 30m, 1h, 2d, or seconds (default 1h)
   --uses N           how many nodes may join with it (default 1)
-  --group NAME       put nodes joining with it in this group (repeatable)`,
+  --group NAME       put nodes joining with it in this group (repeatable)
+  --install          end with 'curl -fsSL http://NODE/install.sh | sh -s -- TOKEN', which installs
+                     ottmesh on a new server from the node asked and joins it (docs/install.md)`,
   status: `usage: ottmesh status [--data-dir DIR | --api URL --api-token T]
 
 Prints the cluster as a table: every node, its role, health and load.
 
 ${apiFlagHelp}`,
+  upgrade: `usage: ottmesh upgrade [--data-dir DIR | --api URL --api-token T] [--executable PATH] [--health-timeout 60s] [--yes]
+
+Rolling upgrade: every node in turn moves its streams away, hands over leadership if it leads,
+replaces its executable with the new one (keeping the old one as <executable>.previous) and
+restarts; the next node starts once it is healthy again. The node asked coordinates and
+upgrades itself last. Prints the plan, asks, then prints the progress until the end (exit 0 when
+every node runs the new build, 1 when a step failed: the message says what to do).
+
+${apiFlagHelp}
+  --executable PATH  the ottmesh executable to roll out (uploaded to the node asked first);
+                     without it, the node asked rolls out the executable it runs itself
+  --health-timeout D how long each restarted node may take to be healthy again before the
+                     rollout stops: 90s, 5m or seconds, from 10 s to 1 h (default 60s)
+  --yes              start without asking`,
 };
 
 export type Invocation =
@@ -92,8 +112,9 @@ export type Invocation =
   | { readonly command: 'version' }
   | { readonly command: 'init' | 'join'; readonly token: string | null; readonly node: NodeFlags }
   | { readonly command: 'start'; readonly dataDir: string }
-  | { readonly command: 'token-create'; readonly api: ApiFlags; readonly ttlS: number; readonly uses: number; readonly groups: string[] }
-  | { readonly command: 'status'; readonly api: ApiFlags };
+  | { readonly command: 'token-create'; readonly api: ApiFlags; readonly ttlS: number; readonly uses: number; readonly groups: string[]; readonly install?: boolean }
+  | { readonly command: 'status'; readonly api: ApiFlags }
+  | { readonly command: 'upgrade'; readonly api: ApiFlags; readonly executable: string | null; readonly healthTimeoutS: number | null; readonly yes: boolean };
 
 export interface NodeFlags {
   readonly dataDir: string;
@@ -173,16 +194,29 @@ export function parseCommandLine(argv: string[]): Invocation {
       const [sub, ...tail] = rest;
       if (sub === '--help' || sub === '-h' || sub === undefined) return { command: 'help', text: help.token! };
       if (sub !== 'create') throw new UsageError(`unknown token command "${sub}": the one there is, is 'ottmesh token create'`);
-      const { values } = parse({ args: tail, options: { ...apiFlags, ttl: { type: 'string' }, uses: { type: 'string' }, group: { type: 'string', multiple: true }, ...helpFlag }, strict: true });
+      const { values } = parse({ args: tail, options: { ...apiFlags, ttl: { type: 'string' }, uses: { type: 'string' }, group: { type: 'string', multiple: true }, install: { type: 'boolean' }, ...helpFlag }, strict: true });
       if (values.help) return { command: 'help', text: help.token! };
       const uses = values.uses === undefined ? 1 : Number(values.uses);
       if (!Number.isInteger(uses) || uses < 1 || uses > 10_000) throw new UsageError(`--uses ${values.uses} must be a whole number from 1 to 10000`);
-      return { command: 'token-create', api: apiOf(values), ttlS: parseDurationS(values.ttl ?? '1h'), uses, groups: values.group ?? [] };
+      return { command: 'token-create', api: apiOf(values), ttlS: parseDurationS(values.ttl ?? '1h'), uses, groups: values.group ?? [], ...(values.install === true ? { install: true } : {}) };
     }
     case 'status': {
       const { values } = parse({ args: rest, options: { ...apiFlags, ...helpFlag }, strict: true });
       if (values.help) return { command: 'help', text: help.status! };
       return { command: 'status', api: apiOf(values) };
+    }
+    case 'upgrade': {
+      const { values, positionals } = parse({
+        args: rest, options: { ...apiFlags, executable: { type: 'string' }, 'health-timeout': { type: 'string' }, yes: { type: 'boolean', short: 'y' }, ...helpFlag }, allowPositionals: true, strict: true,
+      });
+      if (values.help) return { command: 'help', text: help.upgrade! };
+      if (positionals.length > 0) throw new UsageError(`unexpected arguments: ${positionals.join(' ')} (the executable goes after --executable)`);
+      const timeout = values['health-timeout'];
+      const healthTimeoutS = timeout === undefined ? null : /^(\d+)(s|m)?$/.exec(timeout.trim());
+      if (healthTimeoutS === null && timeout !== undefined) throw new UsageError(`--health-timeout ${timeout} is not a duration: use e.g. 90s, 5m or a number of seconds`);
+      const seconds = healthTimeoutS === null ? null : Number(healthTimeoutS[1]) * (healthTimeoutS[2] === 'm' ? 60 : 1);
+      if (seconds !== null && (seconds < 10 || seconds > 3600)) throw new UsageError(`--health-timeout ${timeout} is out of range: from 10 s to 1 h`);
+      return { command: 'upgrade', api: apiOf(values), executable: values.executable ?? null, healthTimeoutS: seconds, yes: values.yes === true };
     }
     default:
       throw new UsageError(`unknown command "${command}": run 'ottmesh --help' for the list`);

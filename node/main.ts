@@ -2,13 +2,16 @@
 // node in the foreground (node/runtime.ts wires it); token create and status talk to the API.
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { CorruptLogError } from '../consensus/log-store.ts';
 import { decodeJoinToken, generatePassword, hashPassword, InvalidJoinTokenError, newApiToken } from './auth/index.ts';
 import { CommandError, parseCommandLine, UsageError } from './cli.ts';
 import type { NodeFlags } from './cli.ts';
 import { statusCommand } from './commands/status.ts';
+import { completePendingJoin, hasPendingJoin } from './commands/pending-join.ts';
+import { upgradeCommand } from './commands/upgrade.ts';
 import { tokenCreateCommand } from './commands/token-create.ts';
 import { checkNodeOptions, ConfigError, configVersion, isLoopback, parseConfig } from './config.ts';
 import type { KnownMember, NodeConfig } from './config.ts';
@@ -18,6 +21,7 @@ import { createNodeKey, decodeNetworkKey, encodeNetworkKey, generateNetworkKey, 
 import type { JoinResponse } from './p2p/index.ts';
 import { NodeRuntime } from './runtime.ts';
 import { versionText } from './version.ts';
+import { keepMallocArenaSettingToOurselves, reexecWithOneMallocArena } from './malloc-arenas.ts';
 
 const out = (line: string) => console.log(line);
 const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
@@ -36,6 +40,8 @@ function joinTimeoutMs(): number {
 
 async function main(argv: string[]): Promise<void> {
   const inv = parseCommandLine(argv);
+  if (inv.command === 'init' || inv.command === 'join' || inv.command === 'start') reexecWithOneMallocArena();
+  keepMallocArenaSettingToOurselves();
   switch (inv.command) {
     case 'help':
       out(inv.text);
@@ -48,11 +54,14 @@ async function main(argv: string[]): Promise<void> {
     case 'join':
       return runUntilSignal(await joinCommand(inv.token!, inv.node));
     case 'start':
+      if (hasPendingJoin(inv.dataDir)) return runUntilSignal(await completePendingJoin(inv.dataDir, joinCommand, log));
       return runUntilSignal(await startCommand(inv.dataDir));
     case 'token-create':
       return tokenCreateCommand(inv.api, inv, out);
     case 'status':
       return statusCommand(inv.api, out);
+    case 'upgrade':
+      return upgradeCommand(inv, out);
   }
 }
 
@@ -94,9 +103,10 @@ async function initCommand(flags: NodeFlags): Promise<NodeRuntime> {
 }
 
 /** Starts a node in a directory init or join just made, then finishes with `ready`; if either
- *  fails, stops the node and removes the directory, so nothing half-made is left behind. */
+ *  fails, stops the node and removes what it made, so nothing half-made is left behind. */
 async function startInFreshDir(paths: DataDirPaths, start: () => Promise<{ runtime: NodeRuntime; ready: () => Promise<void> }>): Promise<NodeRuntime> {
   let runtime: NodeRuntime | null = null;
+  const held = new Set(await readdir(paths.root)); // e.g. an installer's log: not ours to remove
   try {
     const started = await start();
     runtime = started.runtime;
@@ -104,9 +114,17 @@ async function startInFreshDir(paths: DataDirPaths, start: () => Promise<{ runti
     return runtime;
   } catch (err) {
     await runtime?.stop();
-    await rm(paths.root, { recursive: true, force: true });
+    await removeMade(paths.root, held);
     throw err;
   }
+}
+
+/** Removes the entries of `root` that are not in `held`, then `root` itself if it held nothing
+ *  before. A service user may not remove its data directory (/var/lib is root's): emptied is
+ *  enough then, and the reason the command failed is what must reach the operator. */
+async function removeMade(root: string, held: ReadonlySet<string>): Promise<void> {
+  for (const name of await readdir(root)) if (!held.has(name)) await rm(join(root, name), { recursive: true, force: true });
+  if (held.size === 0) await rmdir(root).catch((err: NodeJS.ErrnoException) => log(`could not remove the empty ${root} (${err.code}): remove it or reuse it`));
 }
 
 /** Elect this node, commit InitCluster (admin account and token), write config and token files. */

@@ -30,6 +30,10 @@ import type { ProbeAnswer } from './http/index.ts';
 import { LineRing } from './supervisor/line-ring.ts';
 import { historySampleEveryMs, LoadHistory } from './gossip/history.ts';
 import { probeSource, probeTimeoutMs } from './supervisor/probe.ts';
+import { FloatingAddressService, floatingAddressRoutes } from './vip/service.ts';
+import { upgradeRoutes } from './http/routes/upgrade.ts';
+import { upgradeParts } from './upgrade/index.ts';
+import { buildInfo } from './version.ts';
 
 /** Lines of this node's own log kept for the dashboard. */
 const nodeLogLines = 500;
@@ -71,6 +75,7 @@ function membershipOf(gossip: TelemetryGossip, selfId: NodeId): { source: Member
   const source: MembershipSource = {
     health: (id) => gossip.membership.state(id) ?? 'alive',
     downSinceMs: (id) => downSince.get(id) ?? null,
+    reported: (id) => gossip.membership.lastReport(id) !== undefined,
     member: (id) => {
       // A member not heard from yet has the detector's state (alive in its grace period), with no figures.
       const state = gossip.membership.state(id);
@@ -113,6 +118,8 @@ export class NodeRuntime {
   readonly #iptv: IptvParts & { epg: EpgRefresher };
   /** Telemetry gossip, once started (the viewer counts of other members come from it). */
   telemetry: TelemetryGossip | null = null;
+  /** The leader's floating address (node/vip), once started. */
+  floatingAddress: FloatingAddressService | null = null;
 
   private constructor(parts: { init: RuntimeInit; store: LevelLogStore; machine: ClusterStateMachine; host: P2pHost; driver: RaftDriver; http: HttpServer; iptv: IptvParts & { epg: EpgRefresher } }) {
     this.#iptv = parts.iptv;
@@ -130,7 +137,7 @@ export class NodeRuntime {
     this.host = parts.host;
     this.driver = parts.driver;
     this.http = parts.http;
-    this.membership = { member: () => null, health: () => 'alive', downSinceMs: () => null, streamFigures: () => [], memberFigures: () => ({ health: 'alive', host: null, streams: [] }) };
+    this.membership = { member: () => null, health: () => 'alive', downSinceMs: () => null, reported: () => false, streamFigures: () => [], memberFigures: () => ({ health: 'alive', host: null, streams: [] }) };
   }
 
   /** Log a line as this node (kept for the dashboard's log tail too). */
@@ -215,6 +222,8 @@ export class NodeRuntime {
       log: this.#log,
     });
     await this.http.register(hlsRoutes, channels.routes);
+    await this.http.register(floatingAddressRoutes({ status: () => this.floatingAddress?.loop.status() ?? null, internalToken: () => channels.internalToken }));
+    await this.http.register(upgradeRoutes, { upgrade: upgradeParts(this, this.#dataDir) });
     this.channels = channels;
     const bound = await listen(this.http, this.config.host, this.config.httpPort);
     this.httpUrl = httpUrlOf(this.config.host, bound.port);
@@ -233,7 +242,7 @@ export class NodeRuntime {
       },
       // Timing from the replicated settings as applied at start (a change takes effect as each
       // node restarts).
-      { nodeId: this.peerId, timing: { suspectAfterMs: settings.suspectAfterS * 1000, downAfterMs: settings.downAfterS * 1000 } },
+      { nodeId: this.peerId, timing: { suspectAfterMs: settings.suspectAfterS * 1000, downAfterMs: settings.downAfterS * 1000 }, build: buildInfo() },
     );
     const telemetry = gossip;
     this.telemetry = telemetry;
@@ -274,6 +283,14 @@ export class NodeRuntime {
       if (command?.type === 'RemoveNode') queueMicrotask(() => autopilot.wake());
     });
     this.#stops.push(wakeOnRemoval);
+    // Last in, so first out on stop: the address is released before anything else stops.
+    const floating = new FloatingAddressService({
+      selfId: this.peerId, driver: this.driver, state: () => this.machine.current(), onStateChange: (listener) => this.machine.onChange(listener),
+      askNode: (id, path, timeoutMs) => this.askNode(id, 'GET', path, undefined, timeoutMs), log: this.#log,
+    });
+    floating.start();
+    this.floatingAddress = floating;
+    this.#stops.push(() => floating.stop());
   }
 
   /** The leader checks a join request against the replicated token record and commits the
@@ -405,6 +422,11 @@ function clusterApi(node: () => NodeRuntime): ClusterApi {
       return answer?.lines ?? null;
     },
     loadHistory: (nodeId) => node().loadHistory.of(nodeId),
+    floatingAddress: async () => (await node().floatingAddress?.view()) ?? null,
+    nodeBuild: (nodeId) => {
+      const report = node().telemetry?.membership.lastReport(nodeId);
+      return report?.version === undefined || report.commit === undefined ? null : { version: report.version, commit: report.commit };
+    },
     nodeLog: async (nodeId) => {
       const n = node();
       if (nodeId === n.peerId) return n.logTail.lines();

@@ -1,6 +1,6 @@
 // The dashboard: plain JavaScript (no build step) against the REST API with the session cookie.
 // Views follow the URL hash (#cluster, #streams, #stream/ID, #services, #policy[/SCOPE], #import,
-// #join, #troubleshoot[/NODE], #audit, #accounts). The cluster and the streams arrive every
+// #join, #troubleshoot[/NODE], #audit, #upgrade, #accounts). The cluster and the streams arrive every
 // second from /api/v1/events (server-sent events); their tables are updated in place, so a button
 // under the pointer survives a refresh. Controls the user's role cannot use are hidden; the
 // server's 403 is what counts, and its message is shown if one gets through.
@@ -551,6 +551,29 @@ function nodeActions(td) {
   );
 }
 
+/** A commit as people quote it: 7 hex digits (and "-dirty" when it was). */
+function shortCommit(commit) {
+  return commit.replace(/^([0-9a-f]{7})[0-9a-f]+/, '$1');
+}
+
+/** A build as `version (commit)`; "-" when the node has not said yet (null). */
+function buildText(version, commit) {
+  if (version === null || version === undefined) return '-';
+  return commit === null || commit === undefined ? version : `${version} (${shortCommit(commit)})`;
+}
+
+/** Whether node `n` runs another build than `leader` (both known): a rollout under way or
+ *  stopped half-way, or a node installed with another version. */
+function buildDiffers(n, leader) {
+  return leader !== null && leader.version !== null && n.version !== null && (n.version !== leader.version || n.commit !== leader.commit);
+}
+
+function nodeVersionCell(n, leader) {
+  const shown = buildText(n.version, n.commit);
+  if (!buildDiffers(n, leader)) return el('span', { title: n.commit ?? '' }, shown);
+  return el('span', { className: 'version-differs', title: `the leader runs ${buildText(leader.version, leader.commit)}` }, shown);
+}
+
 const nodeColumns = [
   { label: 'Node', cell: (n) => el('span', {}, n.name, n.id === live.cluster.leader?.id ? badge('leader', 'leader') : '', n.id === live.servedBy ? badge('this page') : '') },
   { label: 'Role', cell: (n) => n.role },
@@ -563,6 +586,7 @@ const nodeColumns = [
   } },
   { label: 'Streams', className: 'num', cell: (n) => n.streams },
   { label: 'Groups', cell: (n) => n.groups.join(', ') },
+  { label: 'Version', cell: (n) => nodeVersionCell(n, live.cluster.nodes.find((x) => x.id === live.cluster.leader?.id) ?? null) },
   { label: 'Last hour', cell: (n, td) => {
     const samples = histories.get(n.id);
     const version = `${historiesAtMs}:${Array.isArray(samples) ? samples.length : 'x'}`;
@@ -1182,30 +1206,214 @@ views.import = { enter: () => void attempt(loadServices) };
 // ---- join tokens: the exact command for a new server ----------------------------------------------
 
 let createdJoinToken = null;
+const defaultDataDir = '/var/lib/ottmesh';
+
+/** install.sh's options from the token form (docs/install.md): the name, address and data
+ *  directory asked for. */
+function installLineArgs({ name, host, dataDir }) {
+  const words = [];
+  if (name !== '') words.push('--name', shellWord(name));
+  if (host !== '') words.push('--host', shellWord(host));
+  if (dataDir !== defaultDataDir) words.push('--data-dir', shellWord(dataDir));
+  return words.length === 0 ? '' : ` ${words.join(' ')}`;
+}
 
 function renderJoinCommands() {
   if (createdJoinToken === null) return;
   const form = $('#token-form').elements;
-  const values = { token: createdJoinToken.token, dataDir: form.dataDir.value.trim() || '/var/lib/ottmesh', name: form.name.value.trim(), host: form.host.value.trim() };
+  const values = { token: createdJoinToken.token, dataDir: form.dataDir.value.trim() || defaultDataDir, name: form.name.value.trim(), host: form.host.value.trim() };
   $('#join-command').textContent = joinCommand({ ...values, program: 'ottmesh' });
   $('#install-command').textContent = `./scripts/setup.sh && ${joinCommand({ ...values, program: 'bin/ottmesh' })}`;
+  // A node older than the one-line install answers without installCommand.
+  $('#install-line').textContent = createdJoinToken.installCommand === undefined
+    ? '(this node does not serve the installer: upgrade it)'
+    : `${createdJoinToken.installCommand}${installLineArgs(values)}`;
   const groups = createdJoinToken.groups.length === 0 ? '' : `, into groups ${createdJoinToken.groups.join(', ')}`;
   $('#join-token-facts').textContent = `Token ${createdJoinToken.id}: valid until ${new Date(createdJoinToken.expiresAt).toLocaleString()}, for ${createdJoinToken.uses} server(s)${groups}. It is shown only now.`;
 }
 
+/** A join token with the token form's validity, uses and groups; its commands are shown. */
+async function createJoinToken() {
+  const form = new FormData($('#token-form'));
+  const groups = String(form.get('groups')).split(/[\s,]+/).filter((g) => g !== '');
+  createdJoinToken = await api('POST', '/api/v1/join-tokens', { ttlS: Number(form.get('ttlS')), uses: Number(form.get('uses')), groups });
+  $('#token-error').textContent = '';
+  $('#install-line-error').textContent = '';
+  $('#join-output').hidden = false;
+  renderJoinCommands();
+}
+
 $('#token-form').addEventListener('submit', async (e) => {
   e.preventDefault();
-  const form = new FormData(e.target);
-  await attempt(async () => {
-    const groups = String(form.get('groups')).split(/[\s,]+/).filter((g) => g !== '');
-    createdJoinToken = await api('POST', '/api/v1/join-tokens', { ttlS: Number(form.get('ttlS')), uses: Number(form.get('uses')), groups });
-    $('#token-error').textContent = '';
-    $('#join-output').hidden = false;
-    renderJoinCommands();
-  }, { button: $('#token-create'), out: $('#token-error') });
+  await attempt(createJoinToken, { button: $('#token-create'), out: $('#token-error') });
 });
 $('#token-form').addEventListener('input', renderJoinCommands);
-views.join = {};
+$('#install-line-create').addEventListener('click', async (e) => {
+  await attempt(async () => {
+    await createJoinToken();
+    $('#install-line').scrollIntoView({ block: 'nearest' });
+  }, { button: e.target, out: $('#install-line-error') });
+});
+
+// ---- install over SSH: probe, confirm the host key, follow the job (docs/install-ssh.md) ----------
+
+/** How often a running install's progress is read again. */
+const installRefreshMs = 1_000;
+/** The job shown under the form (followed until it ends), and its refresh timer. */
+let shownInstall = { id: null, timer: null };
+
+function installFinished(job) {
+  return job.state === 'succeeded' || job.state === 'failed';
+}
+
+function clockText(iso) {
+  return new Date(iso).toLocaleTimeString([], { hour12: false });
+}
+
+function renderInstallJob(job) {
+  $('#ssh-job').hidden = false;
+  $('#ssh-job-host').textContent = `${job.user}@${job.host}${job.port === 22 ? '' : `:${job.port}`}`;
+  const state = $('#ssh-job-state');
+  state.textContent = job.state;
+  state.className = job.state === 'succeeded' ? 'status-running' : job.state === 'failed' ? 'status-failed' : 'status-starting';
+  const pre = $('#ssh-progress');
+  const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+  const dropped = job.progressDropped > 0 ? [`(${job.progressDropped} earlier lines not kept)`] : [];
+  pre.textContent = [...dropped, ...job.progress.map((p) => `${clockText(p.at)}  ${p.line}`)].join('\n');
+  if (atEnd) pre.scrollTop = pre.scrollHeight;
+  const result = $('#ssh-result');
+  if (job.state === 'succeeded') {
+    result.className = '';
+    result.replaceChildren(`Node ${job.nodeId === null ? job.name : nodeName(job.nodeId)} joined the cluster: `, el('a', { href: '#cluster' }, 'see it on the Cluster page'), '.');
+  } else if (job.state === 'failed') {
+    result.className = 'error';
+    result.textContent = `Failed (${job.error.kind}): ${job.error.message}`;
+  } else {
+    result.className = 'hint';
+    result.textContent = 'Running: this page follows it.';
+  }
+}
+
+async function refreshInstall() {
+  const id = shownInstall.id;
+  if (id === null) return;
+  try {
+    const job = await api('GET', `/api/v1/installs/${encodeURIComponent(id)}`);
+    if (shownInstall.id !== id) return;
+    renderInstallJob(job);
+    if (installFinished(job)) {
+      stopInstallTimer();
+      void loadInstallJobs();
+    }
+  } catch (err) {
+    $('#ssh-result').className = 'error';
+    $('#ssh-result').textContent = err.message;
+    if (err.status === 404) stopInstallTimer();
+  }
+}
+
+function stopInstallTimer() {
+  if (shownInstall.timer === null) return;
+  clearInterval(shownInstall.timer);
+  timers.delete(shownInstall.timer);
+  shownInstall.timer = null;
+}
+
+/** Shows job `id` under the form and follows it every second until it ends. */
+function followInstall(id) {
+  stopInstallTimer();
+  if (shownInstall.id !== id) $('#ssh-progress').textContent = '';
+  shownInstall = { id, timer: every(installRefreshMs, refreshInstall) };
+  void refreshInstall();
+}
+
+function renderInstallJobs(jobs) {
+  syncRows($('#install-jobs tbody'), jobs, {
+    key: (j) => j.id,
+    empty: 'No installs from this node since it started.',
+    columns: [
+      { label: 'Server', cell: (j) => `${j.user}@${j.host}${j.port === 22 ? '' : `:${j.port}`}` },
+      { label: 'Node', cell: (j) => (j.nodeId !== null ? nodeName(j.nodeId) : j.name ?? '(its host name)') },
+      { label: 'State', cell: (j) => el('span', { className: j.state === 'succeeded' ? 'status-running' : j.state === 'failed' ? 'status-failed' : 'status-starting' }, j.state === 'failed' ? `failed (${j.error.kind})` : j.state) },
+      { label: 'Started', cell: (j) => `${new Date(j.createdAt).toLocaleString()} by ${j.startedBy}` },
+      { label: '', cell: (j, td) => controls(td, j, () => el('button', { type: 'button', className: 'link', onclick: () => followInstall(td.parentElement.item.id) }, 'Show'), () => undefined) },
+    ],
+  });
+}
+
+/** The last list read, rendered again as snapshots name new nodes. */
+let installJobs = [];
+
+async function loadInstallJobs() {
+  try {
+    installJobs = (await api('GET', '/api/v1/installs')).jobs;
+    renderInstallJobs(installJobs);
+  } catch (err) {
+    $('#ssh-error').textContent = err.message;
+  }
+}
+
+/** The install body from the SSH form, for the server probed (host and port as probed). */
+function sshInstallBody(target, hostKeyFingerprint) {
+  const form = new FormData($('#ssh-form'));
+  const value = (name) => String(form.get(name) ?? '').trim();
+  const body = { host: target.host, port: target.port, user: value('user'), privateKey: String(form.get('privateKey')), hostKeyFingerprint };
+  const optional = { passphrase: String(form.get('passphrase') ?? ''), name: value('name'), nodeUrl: value('nodeUrl'), nodeHost: value('nodeHost'), dataDir: value('dataDir'), binDir: value('binDir'), serviceUser: value('serviceUser') };
+  for (const [key, v] of Object.entries(optional)) if (v !== '') body[key] = v;
+  const groups = value('groups').split(/[\s,]+/).filter((g) => g !== '');
+  if (groups.length > 0) body.groups = groups;
+  return body;
+}
+
+$('#ssh-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const elements = e.target.elements;
+  $('#ssh-error').textContent = '';
+  $('#ssh-confirm').hidden = true;
+  await attempt(async () => {
+    const target = { host: elements.host.value.trim(), port: Number(elements.port.value) };
+    const probe = await api('POST', '/api/v1/installs/probe', target);
+    const details = el('div', {},
+      el('p', {}, `${probe.host}:${probe.port} presents this ${probe.algorithm} host key:`),
+      el('pre', { id: 'ssh-fingerprint', className: 'command' }, probe.hostKeyFingerprint),
+      el('p', { className: 'hint' }, 'Compare it with the server\'s own (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub there, or what ssh showed you on your first login). ' +
+        'If it differs, do not go on: someone may be in between, or the server was reinstalled.'));
+    confirmIn($('#ssh-confirm'), {
+      title: `Install ottmesh on ${probe.host}?`, details, confirmLabel: 'Confirm and install',
+      run: async () => {
+        const job = await api('POST', '/api/v1/installs', sshInstallBody(target, probe.hostKeyFingerprint));
+        // The key went to this node for this install only: it does not stay in the page.
+        elements.privateKey.value = '';
+        elements.passphrase.value = '';
+        $('#ssh-key-file').value = '';
+        renderInstallJob(job);
+        followInstall(job.id);
+        void loadInstallJobs();
+      },
+    });
+  }, { button: $('#ssh-connect'), out: $('#ssh-error') });
+});
+
+$('#ssh-key-file').addEventListener('change', (e) => {
+  const file = e.target.files[0];
+  if (file === undefined) return;
+  const reader = new window.FileReader();
+  reader.onload = () => ($('#ssh-form').elements.privateKey.value = String(reader.result));
+  reader.onerror = () => flash(`could not read ${file.name}: ${reader.error?.message ?? 'unknown error'}`, true);
+  reader.readAsText(file);
+});
+
+views.join = {
+  enter() {
+    $('#ssh-node-url').placeholder = location.origin;
+    void loadInstallJobs();
+    // Back on the page: keep following the job shown (the view's timers stop when it is left).
+    if (shownInstall.id !== null) followInstall(shownInstall.id);
+  },
+  live() {
+    renderInstallJobs(installJobs);
+  },
+};
 
 // ---- troubleshooting: node log, probe from a chosen node --------------------------------------------
 
@@ -1321,6 +1529,228 @@ $('#audit-form').addEventListener('submit', (e) => {
   e.preventDefault();
   void loadAudit();
 });
+
+// ---- rolling upgrade (admins): upload an executable, plan, start, follow (docs/upgrade.md) --------
+
+/** How often the rollout is read again while it runs, and while this node restarts in it. */
+const upgradeRefreshMs = 1_000;
+/** Whether the page follows the rollout (it runs, or this node went away during it). */
+let followingUpgrade = false;
+/** One GET /api/v1/upgrade at a time: a node that restarts can answer late. */
+let upgradeLoading = false;
+
+function bytesText(bytes) {
+  return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MB` : `${Math.ceil(bytes / 1024)} kB`;
+}
+
+/** An executable (`{sha256, version, commit, bytes}`) as one line. */
+function exeText(exe) {
+  return `${buildText(exe.version, exe.commit)}, ${bytesText(exe.bytes)}, sha256 ${exe.sha256.slice(0, 12)}…`;
+}
+
+function clockOfMs(ms) {
+  return new Date(ms).toLocaleTimeString([], { hour12: false });
+}
+
+/** A step's start and end (or how long it has run so far). */
+function stepTimesText(step, nowMs) {
+  if (step.startedAtMs === null) return '';
+  const end = step.endedAtMs ?? nowMs;
+  return `${clockOfMs(step.startedAtMs)}${step.endedAtMs === null ? '' : ` - ${clockOfMs(step.endedAtMs)}`} (${durationText(end - step.startedAtMs)})`;
+}
+
+const phaseBadgeClass = { pending: '', draining: 'warn', upgrading: 'warn', 'waiting-health': 'warn', done: 'ok', failed: 'bad' };
+
+function phaseBadge(step) {
+  return el('span', {}, badge(step.phase, phaseBadgeClass[step.phase] ?? ''), step.upgrade ? '' : ' skipped: it runs the target already');
+}
+
+const stepFromTo = (s) => `${buildText(s.from.version, s.from.commit)} → ${buildText(s.to.version, s.to.commit)}`;
+
+/** The executables this node can roll out, in the select (the uploaded one first); the choice
+ *  is kept. None: the request goes without sha256 and the API says what is missing. */
+function renderUpgradeTargets(status) {
+  const select = $('#upgrade-target');
+  const choices = [];
+  if (status.uploaded !== null) choices.push({ exe: status.uploaded, label: `uploaded: ${exeText(status.uploaded)}` });
+  if (status.running !== null && status.running.sha256 !== status.uploaded?.sha256) choices.push({ exe: status.running, label: `the one this node runs: ${exeText(status.running)}` });
+  const wanted = choices.map((c) => c.exe.sha256).join('|');
+  if (select.dataset.filled === wanted) return;
+  const chosen = select.value;
+  select.replaceChildren(...(choices.length === 0
+    ? [el('option', { value: '' }, '(none: upload an executable first)')]
+    : choices.map((c) => el('option', { value: c.exe.sha256 }, c.label))));
+  select.dataset.filled = wanted;
+  if (choices.some((c) => c.exe.sha256 === chosen)) select.value = chosen;
+}
+
+function renderRollout(rollout) {
+  const status = $('#upgrade-status');
+  if (rollout === null) {
+    status.replaceChildren(el('small', {}, 'none from this node yet'));
+    $('#upgrade-rollout-facts').textContent = '';
+    $('#upgrade-message').textContent = '';
+  } else {
+    const statusClass = { running: 'status-starting', done: 'status-running', failed: 'status-failed' }[rollout.status];
+    status.replaceChildren(el('span', { className: statusClass, dataset: { status: rollout.status } }, rollout.status));
+    const ended = rollout.endedAtMs === null ? '' : `, ended ${new Date(rollout.endedAtMs).toLocaleString()}`;
+    $('#upgrade-rollout-facts').textContent = `To ${exeText(rollout.target)}; coordinated by ${rollout.coordinatorName}, started by ${rollout.startedBy ?? 'the node itself'} ${new Date(rollout.startedAtMs).toLocaleString()}${ended}; ${rollout.healthTimeoutS} s for each node to be healthy again.`;
+    const message = $('#upgrade-message');
+    message.textContent = rollout.message ?? '';
+    message.className = rollout.status === 'failed' ? 'error' : '';
+  }
+  const nowMs = Date.now();
+  syncRows($('#upgrade-steps tbody'), rollout?.steps ?? [], {
+    key: (s) => s.nodeId,
+    empty: 'No rollout from this node yet.',
+    decorate: (tr, s) => (tr.dataset.phase = s.phase),
+    columns: [
+      { label: 'Node', cell: (s) => s.name },
+      { label: 'Phase', cell: (s) => phaseBadge(s) },
+      { label: 'From → to', cell: (s) => stepFromTo(s) },
+      { label: 'Message', className: 'wrap', cell: (s) => s.message ?? '' },
+      { label: 'Times', className: 'num', cell: (s) => stepTimesText(s, nowMs) },
+    ],
+  });
+}
+
+/** Reads the rollout and the executables; while a rollout runs the page keeps reading, and a
+ *  node that does not answer then is restarting in it (the coordinator is upgraded last). */
+async function loadUpgrade() {
+  if (upgradeLoading) return;
+  upgradeLoading = true;
+  try {
+    const status = await api('GET', '/api/v1/upgrade');
+    $('#upgrade-restarting').hidden = true;
+    $('#upgrade-executables').dataset.loaded = 'yes';
+    $('#upgrade-running').textContent = status.running === null ? 'none: it runs from the sources (bin/ottmesh), which a rollout does not replace' : exeText(status.running);
+    $('#upgrade-uploaded').textContent = status.uploaded === null ? 'none' : exeText(status.uploaded);
+    renderUpgradeTargets(status);
+    renderRollout(status.rollout);
+    followingUpgrade = status.rollout?.status === 'running';
+  } catch (err) {
+    if (followingUpgrade && err.status !== 401 && err.status !== 403) $('#upgrade-restarting').hidden = false;
+    else $('#upgrade-error').textContent = err.message;
+  } finally {
+    upgradeLoading = false;
+  }
+}
+
+/** The POST /api/v1/upgrade body for the executable chosen (none: the API names what is missing). */
+function upgradeBody(dryRun) {
+  const sha256 = $('#upgrade-target').value;
+  return { ...(sha256 === '' ? {} : { sha256 }), ...(dryRun ? { dryRun: true } : {}) };
+}
+
+function renderPlan(rollout) {
+  $('#upgrade-plan-result').hidden = false;
+  syncRows($('#upgrade-plan-steps tbody'), rollout.steps, {
+    key: (s) => s.nodeId,
+    empty: 'No node to upgrade.',
+    columns: [
+      { label: 'Node', cell: (s) => s.name },
+      { label: 'From → to', cell: (s) => stepFromTo(s) },
+      { label: 'Phase', cell: (s) => phaseBadge(s) },
+    ],
+  });
+}
+
+function clearUpgradeOutput() {
+  $('#upgrade-error').textContent = '';
+  $('#upgrade-plan-result').hidden = true;
+  $('#upgrade-confirm').hidden = true;
+}
+
+$('#upgrade-plan').addEventListener('click', (e) => attempt(async () => {
+  clearUpgradeOutput();
+  renderPlan((await api('POST', '/api/v1/upgrade', upgradeBody(true))).rollout);
+}, { button: e.target, out: $('#upgrade-error') }));
+
+// Start: the plan first (a refusal ends it there), then the rollout on confirmation, followed.
+$('#upgrade-start').addEventListener('click', (e) => attempt(async () => {
+  clearUpgradeOutput();
+  const body = upgradeBody(false);
+  const planned = (await api('POST', '/api/v1/upgrade', upgradeBody(true))).rollout;
+  const order = planned.steps.map((s, i) => `${i + 1}. ${s.name}: ${s.upgrade ? stepFromTo(s) : 'skipped, it runs the target already'}`).join('\n');
+  confirmIn($('#upgrade-confirm'), {
+    title: `Upgrade every node to ${buildText(planned.target.version, planned.target.commit)}?`,
+    details: el('div', {},
+      el('p', {}, 'One node at a time, in this order; each is drained, restarted on the new executable and checked healthy before the next. A failed step stops the rollout.'),
+      el('pre', { className: 'plan' }, order)),
+    confirmLabel: 'Start upgrade',
+    danger: true,
+    run: async () => {
+      const { rollout } = await api('POST', '/api/v1/upgrade', body);
+      followingUpgrade = true;
+      renderRollout(rollout);
+      flash(`Rollout ${rollout.id} started`);
+    },
+  });
+}, { button: e.target, out: $('#upgrade-error') }));
+
+/** PUT /api/v1/upgrade/executable with XMLHttpRequest, which reports the upload's progress
+ *  (fetch does not): resolves with the stored executable, rejects with the server's message. */
+function uploadExecutable(file, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new window.XMLHttpRequest();
+    xhr.open('PUT', '/api/v1/upgrade/executable');
+    xhr.setRequestHeader('content-type', 'application/octet-stream');
+    xhr.upload.addEventListener('progress', (e) => onProgress(e.loaded, e.lengthComputable ? e.total : file.size));
+    xhr.addEventListener('load', () => {
+      let data;
+      try {
+        data = JSON.parse(xhr.responseText);
+      } catch (err) {
+        data = { message: `HTTP ${xhr.status}, an answer that is not JSON (${err.message})` };
+      }
+      if (xhr.status === 201) return resolve(data);
+      if (xhr.status === 401) showLogin();
+      return reject(new ApiError(xhr.status, data?.message ?? `HTTP ${xhr.status}`));
+    });
+    xhr.addEventListener('error', () => reject(new ApiError(0, 'the upload broke off: is this node up?')));
+    xhr.send(file);
+  });
+}
+
+$('#upgrade-upload-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const file = $('#upgrade-file').files[0];
+  if (file === undefined) return;
+  const progress = $('#upgrade-progress');
+  const status = $('#upgrade-upload-status');
+  $('#upgrade-upload-error').textContent = '';
+  progress.value = 0;
+  progress.hidden = false;
+  status.textContent = `uploading ${file.name}…`;
+  void attempt(async () => {
+    try {
+      const exe = await uploadExecutable(file, (loaded, total) => {
+        progress.value = total > 0 ? loaded / total : 0;
+        status.textContent = loaded < total ? `uploading ${file.name}: ${bytesText(loaded)} of ${bytesText(total)}…` : 'uploaded: the node checks that it is an ottmesh executable…';
+      });
+      status.textContent = `Uploaded ${exeText(exe)}`;
+      $('#upgrade-target').dataset.filled = '';
+      $('#upgrade-file').value = '';
+      await loadUpgrade();
+      $('#upgrade-target').value = exe.sha256;
+    } catch (err) {
+      status.textContent = '';
+      throw err;
+    } finally {
+      progress.hidden = true;
+    }
+  }, { button: $('#upgrade-upload'), out: $('#upgrade-upload-error') });
+});
+
+views.upgrade = {
+  enter() {
+    clearUpgradeOutput();
+    void loadUpgrade();
+    every(upgradeRefreshMs, () => {
+      if (followingUpgrade) void loadUpgrade();
+    });
+  },
+};
 
 // ---- accounts: users and API tokens (admins) -------------------------------------------------------
 

@@ -16,6 +16,9 @@ export const maxViewerLines = 1000;
 export const maxViewersPerLine = 100_000;
 /** Viewer line usernames (node/state lines-apply.ts usernamePattern). */
 const lineNamePattern = /^[A-Za-z0-9._-]{1,64}$/;
+/** Bound on a version or commit (node/version.ts: "0.1.0", "0.1.0-test2", "abc123-dirty"), in
+ *  characters: any printable text is accepted, since a build may be given any version. */
+const maxBuildTextChars = 128;
 
 export const streamStatuses = ['starting', 'running', 'restarting', 'failed', 'stopped'] as const;
 export type StreamStatus = (typeof streamStatuses)[number];
@@ -85,6 +88,10 @@ export interface TelemetryReport extends HostFigures {
    *  with none left out; absent when none (and from older versions). Decoded into a
    *  null-prototype record: read it with Object.hasOwn. */
   readonly viewers?: Readonly<Record<string, number>>;
+  /** The sender's build (node/version.ts buildInfo), so every node knows every node's version
+   *  (a rolling upgrade waits for it); absent from older versions. */
+  readonly version?: string;
+  readonly commit?: string;
 }
 
 /**
@@ -158,6 +165,8 @@ function readReport(value: unknown): TelemetryReport {
     v: 1,
     ...(gateway === undefined ? {} : { gateway: { items: gatewayItems.map((item, i) => readGateway(item, `gateway.items[${i}]`)) } }),
     ...(o['viewers'] === undefined ? {} : { viewers: readViewers(o['viewers']) }),
+    ...(o['version'] === undefined ? {} : { version: buildText(o['version'], 'version') }),
+    ...(o['commit'] === undefined ? {} : { commit: buildText(o['commit'], 'commit') }),
     nodeId: id(o['nodeId'], 'nodeId'),
     seq: count(o['seq'], 'seq'),
     sentAtMs: count(o['sentAtMs'], 'sentAtMs'),
@@ -219,6 +228,12 @@ function readViewers(value: unknown): Record<string, number> {
     out[line] = viewers;
   }
   return out;
+}
+
+function buildText(value: unknown, path: string): string {
+  const printable = typeof value === 'string' && [...value].every((c) => c.charCodeAt(0) >= 32 && c.charCodeAt(0) !== 127);
+  if (!printable || value.length === 0 || value.length > maxBuildTextChars) throw new InvalidReport(`${path}: expected 1-${maxBuildTextChars} printable characters, got ${JSON.stringify(value)?.slice(0, 80)}`);
+  return value;
 }
 
 function object(value: unknown, path: string): Obj {

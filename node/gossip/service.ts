@@ -45,6 +45,8 @@ export interface TelemetryGossipInit {
   readonly reportIntervalMs?: number;
   /** Failure detector timing (defaults in timing.ts, meant for 1 s reports). */
   readonly timing?: Partial<MembershipTiming>;
+  /** This node's build, sent in every report (default: not sent). */
+  readonly build?: { readonly version: string; readonly commit: string };
 }
 
 export type DropReason = 'unsigned' | 'not-member' | 'invalid' | 'sender-mismatch' | 'stale' | 'self';
@@ -96,9 +98,11 @@ export class TelemetryGossip {
   #samplingFailing = false;
   #lastFigures: HostFigures = zeroFigures;
   #publishFailing = false;
+  readonly #build: TelemetryGossipInit['build'];
 
   constructor(components: TelemetryGossipComponents, init: TelemetryGossipInit) {
     this.#components = components;
+    this.#build = init.build;
     this.#clock = components.clock ?? realGossipClock;
     this.#logger = components.logger ?? console;
     this.nodeId = init.nodeId;
@@ -180,6 +184,7 @@ export class TelemetryGossip {
       streams: { count: items.length, items: items.slice(0, maxStreamItems) },
       ...(gateway.length === 0 ? {} : { gateway: { items: gateway.slice(0, maxStreamItems) } }),
       ...(viewers.length === 0 ? {} : { viewers: Object.assign(Object.create(null) as Record<string, number>, Object.fromEntries(viewers)) }),
+      ...(this.#build === undefined ? {} : { version: this.#build.version, commit: this.#build.commit }),
     };
     let bytes: Uint8Array;
     try {

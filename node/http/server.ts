@@ -34,6 +34,8 @@ import type { ViewerRegistry } from '../hls/viewers.ts';
 import { userRoutes } from './routes/users.ts';
 import { apiTokenRoutes } from './routes/api-tokens.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { installRoutes } from './routes/install.ts';
+import { sshInstallRoutes } from './routes/installs.ts';
 import { installAuth } from './auth.ts';
 import swagger from '@fastify/swagger';
 import type { ClusterApi } from './service.ts';
@@ -122,6 +124,8 @@ export function buildServer(components: HttpServerComponents, init: HttpServerIn
   void app.register(userRoutes, { api });
   void app.register(apiTokenRoutes, { api });
   void app.register(auditRoutes, { api });
+  void app.register(installRoutes, {});
+  void app.register(sshInstallRoutes, { api });
   return app;
 }
 

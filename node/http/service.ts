@@ -5,6 +5,7 @@ import type { ConfState, NodeId, Role } from '../../consensus/index.ts';
 import type { LoadSample } from '../gossip/history.ts';
 import type { StreamFigures } from '../gossip/report.ts';
 import type { MemberFigures } from '../leader/placement-view.ts';
+import type { FloatingAddressView } from '../vip/service.ts';
 import type { NodeCounters } from './routes/metrics.ts';
 import type { Actor, ApplyResult, ClusterState, Command, JoinTokenRecord, SourceRecord } from '../state/index.ts';
 
@@ -71,8 +72,14 @@ export interface ClusterApi {
   probe(nodeId: NodeId, source: SourceRecord): Promise<ProbeAnswer | null>;
   /** The tail of node `nodeId`'s own log (this one, or asked over /internal); null: no answer. */
   nodeLog(nodeId: NodeId): Promise<readonly string[] | null>;
+  /** The build member `nodeId` runs, from its telemetry; null when no report carried it yet
+   *  (absent: not known at all). */
+  nodeBuild?(nodeId: NodeId): { readonly version: string; readonly commit: string } | null;
   /** Member `nodeId`'s load over the last hour (samples of its gossip reports). */
   loadHistory(nodeId: NodeId): readonly LoadSample[];
+  /** The leader's floating address as this node can tell (docs/floating-address.md); null: no
+   *  loop runs here yet (absent: none at all, e.g. tests). */
+  floatingAddress?(): Promise<FloatingAddressView | null>;
   /** The node-to-node bearer token (an HMAC of the network key). */
   internalToken(): string;
   /** Raft indexes on this node, for /metrics. */

@@ -13,6 +13,8 @@ import type { Health } from './autopilot.ts';
 export interface Membership {
   health(id: NodeId): Health;
   downSinceMs(id: NodeId): number | null;
+  /** Whether a telemetry report from `id` has arrived (it runs, not just joined). */
+  reported(id: NodeId): boolean;
 }
 
 export interface AutopilotComponents {
@@ -71,7 +73,13 @@ export class AutopilotLoop {
       members: memberIds(state),
       health: (id) => (id === status.id ? 'alive' : membership.health(id)),
       downSinceMs: (id) => membership.downSinceMs(id),
-      caughtUp: (id) => (progress.get(id)?.match ?? 0) + this.#caughtUpEntries >= status.lastIndex,
+      // Caught up, and seen running: it has acknowledged log entries and sent a telemetry report.
+      // A node that joined and died at once is alive only by its join grace; made a voter, it
+      // would cost a small cluster its quorum.
+      caughtUp: (id) => {
+        const match = progress.get(id)?.match ?? 0;
+        return match > 0 && match + this.#caughtUpEntries >= status.lastIndex && membership.reported(id);
+      },
       votersTarget: state.settings.votersTarget,
       replaceDownVoterAfterMs: state.settings.replaceDownVoterAfterS * 1000,
       nowMs: Date.now(),

@@ -10,6 +10,7 @@ import { joinTokenProblem } from './join.ts';
 import { groupsProblem, nameProblem } from './names.ts';
 import { findNodeByName } from './selectors.ts';
 import { settingsProblem } from './settings.ts';
+import { floatingAddressConflict } from './floating-address.ts';
 import * as lines from './lines-apply.ts';
 import * as streams from './streams-apply.ts';
 import { actorRole, commandRole, roleProblem } from './roles.ts';
@@ -178,7 +179,7 @@ function removeNode(state: ClusterState, id: string): Applied {
 
 function updateSettings(state: ClusterState, change: Extract<BareCommand, { type: 'UpdateSettings' }>['settings']): Applied {
   const settings = { ...state.settings, ...change };
-  const problem = settingsProblem(settings);
+  const problem = settingsProblem(settings) ?? floatingAddressConflict(state, change.floatingAddress ?? null);
   if (problem !== null) return refuse(state, problem);
   return { state: { ...state, settings }, result: ok };
 }

@@ -51,7 +51,15 @@ export function decodeCommand(bytes: Uint8Array, index?: number): Command {
 
 /** The whole state as snapshot bytes. */
 export function encodeState(state: ClusterState): Uint8Array {
-  return encoder.encode(JSON.stringify({ v: snapshotFormatVersion, state }));
+  return encoder.encode(JSON.stringify({ v: snapshotFormatVersion, state: withoutUnsetFloatingAddress(state) }));
+}
+
+/** A cluster with no floating address writes its settings as versions before it did, so a node
+ *  not yet upgraded (a rolling upgrade) still reads the snapshot; decodeState() fills them in. */
+function withoutUnsetFloatingAddress(state: ClusterState): ClusterState {
+  const { floatingAddress, floatingInterface, ...older } = state.settings;
+  if (floatingAddress !== null || floatingInterface !== null) return state;
+  return { ...state, settings: older as ClusterState['settings'] };
 }
 
 /** Decodes snapshot bytes. Throws CorruptSnapshotError saying what is wrong. */
@@ -71,6 +79,11 @@ export function decodeState(bytes: Uint8Array): ClusterState {
   if (typeof state === 'object' && state !== null && !('lines' in state)) state = { ...emptyLines, ...state };
   // Snapshots from before the audit log have none.
   if (typeof state === 'object' && state !== null && !('audit' in state)) state = { ...emptyAudit, ...state };
+  // Snapshots from before the floating address have no such settings: none.
+  const settings = (state as { settings?: unknown } | null)?.settings;
+  if (typeof settings === 'object' && settings !== null && !('floatingAddress' in settings)) {
+    state = { ...(state as object), settings: { floatingAddress: null, floatingInterface: null, ...settings } };
+  }
   // Snapshots of the first audit log (one flat list, a few hours of development): into pages.
   const audit = (state as { audit?: unknown } | null)?.audit;
   if (Array.isArray(audit) && audit.length > 0 && !Array.isArray(audit[0])) state = { ...(state as object), audit: pagesOf(audit) };

@@ -13,6 +13,8 @@ export { proposeCommand } from './propose.ts';
 export type { Proposer } from './propose.ts';
 export { findApiToken, findJoinToken, findNode, findNodeByName, hlsOf, isMember, memberIds, nodesSorted, serviceOf, usableJoinTokens } from './selectors.ts';
 export { defaultSettings, settingsProblem } from './settings.ts';
+export { floatingAddressConflict, floatingAddressLengthMax, floatingAddressProblem, inSubnet, interfaceNameLengthMax, maskOf, parseCidr, parseIpv4, prefixOfNetmask } from './floating-address.ts';
+export type { Ipv4Cidr } from './floating-address.ts';
 export { emptyAudit, emptyState, isInitialized } from './state.ts';
 export { defaultHls, emptyChannels, emptyLines } from './state.ts';
 export { epgUrlsMax } from './schema.ts';

@@ -6,6 +6,7 @@ import type { Static, TSchema } from 'typebox';
 
 import type { Assignment, HlsSettings, ServiceRecord, StreamRecord } from './stream-types.ts';
 import { auditEntriesMax, auditPageSize, auditSummaryLengthMax } from './audit.ts';
+import { floatingAddressLengthMax, interfaceNameLengthMax } from './floating-address.ts';
 import type { Actor, ApiTokenRecord, AuditEntry, ClusterSettings, ClusterState, Command, JoinTokenRecord, LineRecord, NodeRecord, UserRecord } from './types.ts';
 
 /** Bounds on what one command may carry, so one entry cannot bloat every replica. */
@@ -47,6 +48,9 @@ const settingsFields = {
   suspectAfterS: Type.Number(),
   downAfterS: Type.Number(),
   replaceDownVoterAfterS: Type.Number(),
+  // Shapes only; settingsProblem() checks the values.
+  floatingAddress: Type.Union([Type.String({ maxLength: floatingAddressLengthMax }), Type.Null()]),
+  floatingInterface: Type.Union([Type.String({ maxLength: interfaceNameLengthMax }), Type.Null()]),
 };
 export const ClusterSettingsSchema = Type.Object(settingsFields, closed);
 

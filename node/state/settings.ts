@@ -1,4 +1,5 @@
 // Cluster-wide settings: defaults and the ranges UpdateSettings accepts. Pure.
+import { floatingAddressProblem } from './floating-address.ts';
 import type { ClusterSettings } from './types.ts';
 
 /** What a new cluster starts with: the gossip failure detector's defaults (node/gossip/timing.ts:
@@ -10,6 +11,8 @@ export const defaultSettings: ClusterSettings = {
   suspectAfterS: 1.5,
   downAfterS: 2.5,
   replaceDownVoterAfterS: 60,
+  floatingAddress: null,
+  floatingInterface: null,
 };
 
 /** Inclusive bounds; fractional seconds are allowed. */
@@ -32,7 +35,7 @@ export function settingsProblem(settings: ClusterSettings): string | null {
   if (!inRange(replaceDownVoterAfterS, downAfterS, replaceDownVoterAfterSMax)) {
     return `replaceDownVoterAfterS must be between downAfterS (${downAfterS}) and ${replaceDownVoterAfterSMax} seconds, not ${replaceDownVoterAfterS}`;
   }
-  return null;
+  return floatingAddressProblem(settings.floatingAddress, settings.floatingInterface);
 }
 
 function inRange(value: number, min: number, max: number): boolean {

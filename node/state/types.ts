@@ -107,6 +107,11 @@ export interface ClusterSettings {
   readonly downAfterS: number;
   /** A voter down this long is replaced by a healthy learner. */
   readonly replaceDownVoterAfterS: number;
+  /** The address the leader holds ("10.0.0.100/24", IPv4 with its prefix), announced by
+   *  gratuitous ARP; null: none (docs/floating-address.md). Absent from older snapshots: null. */
+  readonly floatingAddress: string | null;
+  /** The interface it goes on; null: the one whose IPv4 subnet contains it, on each leader. */
+  readonly floatingInterface: string | null;
 }
 
 /** An operator's say over a node's work, beside its membership record. Absent: not draining,

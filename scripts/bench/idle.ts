@@ -1,10 +1,11 @@
-// `npm run bench -- idle [--json] [--nodes 3] [--seconds 30] [--settle 10]`
-// What an idle node costs: a cluster of real node processes (bin/ottmesh, as an operator runs
-// them: Raft heartbeats, telemetry gossip every second, the HTTP API, no streams), left alone for
+// `npm run bench -- idle [--json] [--nodes 3] [--seconds 30] [--settle 10] [--exe PATH]`
+// What an idle node costs: a cluster of real node processes (bin/ottmesh, or with --exe the
+// single executable, e.g. dist/ottmesh from `npm run build:exe`, as an operator runs them: Raft heartbeats, telemetry gossip every second, the HTTP API, no streams), left alone for
 // `settle` seconds after it formed, then each process's CPU (utime + stime from /proc/PID/stat,
 // as % of one core) and resident memory (VmRSS, sampled every second) over `seconds`.
 // Issue 3's target: under 3 % of a core and under 150 MB per node.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { keepAliveAgent } from './http-client.ts';
 import { MeshCluster } from './mesh.ts';
@@ -49,7 +50,7 @@ async function measure(pids: readonly number[], seconds: number): Promise<{ cpuP
 export async function run(args: readonly string[]): Promise<void> {
   const { values } = parseArgs({
     args: [...args],
-    options: { json: { type: 'boolean' }, nodes: { type: 'string', default: '3' }, seconds: { type: 'string', default: '30' }, settle: { type: 'string', default: '10' } },
+    options: { json: { type: 'boolean' }, nodes: { type: 'string', default: '3' }, seconds: { type: 'string', default: '30' }, settle: { type: 'string', default: '10' }, exe: { type: 'string' } },
   });
   const nodes = Number(values.nodes);
   const seconds = Number(values.seconds);
@@ -58,8 +59,11 @@ export async function run(args: readonly string[]): Promise<void> {
   if (!Number.isInteger(seconds) || seconds < 5 || seconds > 3600) return refuse('idle', `--seconds ${values.seconds}: give 5 to 3600`);
   if (!Number.isFinite(settleS) || settleS < 0 || settleS > 600) return refuse('idle', `--settle ${values.settle}: give 0 to 600`);
 
+  const exe = values.exe === undefined ? null : resolve(values.exe);
+  if (exe !== null && !existsSync(exe)) return refuse('idle', `--exe ${values.exe}: no such file (npm run build:exe writes dist/ottmesh)`);
+
   const agent = keepAliveAgent(4);
-  const mesh = await MeshCluster.create(nodes, agent);
+  const mesh = await MeshCluster.create(nodes, agent, exe === null ? {} : { bin: exe });
   const figures = await withCleanup(async () => { await mesh.stop(); agent.destroy(); }, async () => {
     await mesh.build();
     await mesh.waitSettled(settledTimeoutMs);
@@ -77,7 +81,7 @@ export async function run(args: readonly string[]): Promise<void> {
   const cpuMax = Math.max(...figures.map((f) => f.cpuPct));
   const rssMax = Math.max(...figures.map((f) => f.rssMaxMb));
   printTable([
-    `idle: ${nodes} node processes (bin/ottmesh), ${settleS} s after the cluster formed, measured for ${seconds} s; ${machine()}`,
+    `idle: ${nodes} node processes (${exe ?? 'bin/ottmesh'}), ${settleS} s after the cluster formed, measured for ${seconds} s; ${machine()}`,
     `target: under ${targetCpuPct} % of a core and under ${targetRssMb} MB per node`,
   ], [
     ['node', 'cpu (% of a core)', 'rss mean (MB)', 'rss max (MB)'],
@@ -86,7 +90,7 @@ export async function run(args: readonly string[]): Promise<void> {
   console.log(`  worst node: cpu ${cpuMax.toFixed(2)} % (${cpuMax < targetCpuPct ? 'meets' : 'misses'} the target), rss ${rssMax.toFixed(1)} MB (${rssMax < targetRssMb ? 'meets' : 'misses'} the target)`);
   if (values.json) {
     console.log(JSON.stringify({
-      nodes, seconds, settle_s: settleS, node_cpu_pct_max: cpuMax, node_rss_mb_max: rssMax,
+      nodes, seconds, settle_s: settleS, runs: exe ?? 'bin/ottmesh', node_cpu_pct_max: cpuMax, node_rss_mb_max: rssMax,
       node_rss_mb_mean: round(figures.reduce((a, f) => a + f.rssMeanMb, 0) / figures.length), per_node: figures,
       node_version: process.version, machine: machine(), date: new Date().toISOString(),
     }));

@@ -3,7 +3,7 @@
 // `ottmesh join`; then wait until the autopilot has made the voters (3 of any N >= 3).
 import type { Agent } from 'node:http';
 import { ProcessCluster, waitFor } from '../../test/cluster/processes.ts';
-import type { Health } from '../../test/cluster/processes.ts';
+import type { ClusterCommand, Health } from '../../test/cluster/processes.ts';
 import { send } from './http-client.ts';
 
 /** How long a node may take to print that it runs (init, join, start). */
@@ -31,8 +31,8 @@ export class MeshCluster {
 
   /** A cluster with no node yet: hand it to the cleanup before `build()`, so that an
    *  interrupted build leaves no process or temp dir behind. */
-  static async create(size: number, agent: Agent): Promise<MeshCluster> {
-    return new MeshCluster(await ProcessCluster.create('ottmesh-bench-'), size, agent);
+  static async create(size: number, agent: Agent, command: ClusterCommand = {}): Promise<MeshCluster> {
+    return new MeshCluster(await ProcessCluster.create('ottmesh-bench-', command), size, agent);
   }
 
   /** Starts the nodes and waits until all are members and the voter target is met. */

@@ -4,7 +4,8 @@
 // does, its ffmpeg log, and a probe of its source; give it a service, set the policy at all three
 // levels and check that every field shows its effective value and the level it comes from (and
 // that the page's built-in defaults are placement's); preview an M3U import; create a join token
-// and read the exact command. Screenshots: test-artifacts/dashboard-1node-*.png.
+// and read the exact command; the node's version on the Cluster page, and the Upgrade page refusing
+// to plan a rollout for a node run from the sources. Screenshots: test-artifacts/dashboard-1node-*.png.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
@@ -21,7 +22,7 @@ function shownAs(value: unknown): string {
   return String(value);
 }
 
-test('the dashboard on one node: stream and preview, policy levels, import preview, probe, join command', { timeout: 180_000, skip: BrowserPlayer.installed() ? false : 'playwright-core missing' }, async () => {
+test('the dashboard on one node: stream and preview, policy levels, import preview, probe, join command, version, upgrade page', { timeout: 180_000, skip: BrowserPlayer.installed() ? false : 'playwright-core missing' }, async () => {
   const source = new LiveSource();
   await source.start();
   const browser = await launchChromium();
@@ -142,6 +143,33 @@ test('the dashboard on one node: stream and preview, policy levels, import previ
       await page.click('#line-table tbody tr[data-key="viewer1"] button[data-role=toggle]');
       await ui.rowWhere('#line-table', 'viewer1', (r) => r['State'] === 'disabled', 'the line, disabled');
       await ui.screenshot('1node-lines');
+
+      // The build each node runs, and the upgrade page of a node run from the sources: nothing to
+      // roll out, and the plan refused with the API's own reason.
+      const seen = JSON.parse((await cluster.request('n1', 'GET', '/api/v1/cluster', { token: built.admin }))!.body) as { nodes: { version: string | null; commit: string | null }[] };
+      const { version, commit } = seen.nodes[0]!;
+      assert.ok(version !== null && commit !== null, 'n1 knows its own build');
+      await ui.open('cluster');
+      await ui.rowWhere('#nodes', n1Id, (r) => r['Version'] === `${version} (${commit.replace(/^([0-9a-f]{7})[0-9a-f]+/, '$1')})`, `n1's version ${version} (${commit}) in the node table`);
+      const status = JSON.parse((await cluster.request('n1', 'GET', '/api/v1/upgrade', { token: built.admin }))!.body) as { running: unknown; uploaded: unknown; rollout: unknown };
+      assert.deepEqual(status, { rollout: null, uploaded: null, running: null }, 'a node from the sources runs no executable and has none uploaded');
+      const refusal = (await cluster.request('n1', 'POST', '/api/v1/upgrade', { token: built.admin, body: { dryRun: true } }))!;
+      assert.equal(refusal.status, 409, refusal.body);
+      const { message } = JSON.parse(refusal.body) as { message: string };
+      assert.match(message, /runs from sources/);
+      await ui.open('upgrade');
+      await ui.textMatches('#upgrade-running', /^none: it runs from the sources/, 'no running executable on the upgrade page');
+      await ui.textMatches('#upgrade-uploaded', /^none$/, 'nothing uploaded on the upgrade page');
+      await page.click('#upgrade-plan');
+      const shown = await ui.textMatches('#upgrade-error', /\S/, 'the refused plan');
+      assert.equal(shown, message, 'the page shows the API\'s refusal as it is');
+      // An upload goes through (XMLHttpRequest, octet-stream) and the node's refusal of a file
+      // that is not ottmesh comes back as the page's message.
+      await page.setInputFiles('#upgrade-file', { name: 'not-ottmesh', mimeType: 'application/octet-stream', buffer: Buffer.from('not an executable\n') });
+      await page.click('#upgrade-upload');
+      await ui.textMatches('#upgrade-upload-error', /^this file is not an ottmesh executable/, 'the refused upload', 40_000);
+      assert.ok(await ui.overflowPx() <= 0, 'the upgrade page fits 390 px');
+      await ui.screenshot('1node-upgrade');
     });
   } finally {
     await browser.close();

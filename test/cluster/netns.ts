@@ -122,6 +122,27 @@ export class NetnsLab {
     await ip(['-n', this.#bridgeNs, 'link', 'set', this.hosts.get(name)!.port, 'master', 'br0']);
   }
 
+  /** `ip ARGS` inside host `name`'s namespace; what it printed. */
+  ipIn(name: string, args: readonly string[]): Promise<string> {
+    return ip(['-n', this.hosts.get(name)!.ns, ...args]);
+  }
+
+  /** The MAC address of host `name`'s eth0 (what its ARP answers carry). */
+  async macOf(name: string): Promise<string> {
+    const mac = /link\/ether ([0-9a-f:]{17})/.exec(await this.ipIn(name, ['link', 'show', 'eth0']))?.[1];
+    if (mac === undefined) throw new Error(`no MAC address on ${name}'s eth0`);
+    return mac;
+  }
+
+  /** Runs `argv` inside host `name`'s namespace; its exit code and output (never throws). */
+  execIn(name: string, argv: readonly string[], timeoutMs = ipCommandTimeoutMs): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((ok) => {
+      execFile('ip', ['netns', 'exec', this.hosts.get(name)!.ns, ...argv], { timeout: timeoutMs }, (err, stdout, stderr) => {
+        ok({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr });
+      });
+    });
+  }
+
   /** Deletes every namespace made here; their veths and the bridge go with them. The processes
    *  running inside must be stopped first (a namespace lives on while a process uses it). */
   async destroy(): Promise<void> {

@@ -89,18 +89,35 @@ export interface HttpAnswer {
   readonly body: string;
 }
 
+/** What a cluster's processes run: bin/ottmesh by default, or e.g. the single executable
+ *  (test/exe) with an environment of its own. */
+export interface ClusterCommand {
+  /** The ottmesh command to run (default bin/ottmesh). */
+  readonly bin?: string;
+  /** The environment of every node and one-shot command (default: this process's). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Their working directory (default: this process's). */
+  readonly cwd?: string;
+}
+
 export class ProcessCluster {
   readonly root: string;
   readonly nodes = new Map<string, NodeProcess>();
   /** Test steps (note) and one-shot commands with what they printed, for failure reports. */
   readonly #events: string[] = [];
+  readonly #bin: string;
+  readonly #env: NodeJS.ProcessEnv | undefined;
+  readonly #cwd: string | undefined;
 
-  private constructor(root: string) {
+  private constructor(root: string, command: ClusterCommand) {
     this.root = root;
+    this.#bin = command.bin ?? ottmeshBin;
+    this.#env = command.env;
+    this.#cwd = command.cwd;
   }
 
-  static async create(prefix = 'ottmesh-test-'): Promise<ProcessCluster> {
-    return new ProcessCluster(await mkdtemp(join(tmpdir(), prefix)));
+  static async create(prefix = 'ottmesh-test-', command: ClusterCommand = {}): Promise<ProcessCluster> {
+    return new ProcessCluster(await mkdtemp(join(tmpdir(), prefix)), command);
   }
 
   /** Runs `ottmesh <args>` for a node named `name` and keeps it running. A node spawned again
@@ -111,8 +128,8 @@ export class ProcessCluster {
     const dataDir = existing?.dataDir ?? join(this.root, name);
     const p2pPort = existing?.p2pPort ?? where.p2pPort ?? (await freePort());
     const httpPort = existing?.httpPort ?? where.httpPort ?? (await freePort());
-    const argv = [...where.via, ottmeshBin, ...args({ dataDir, p2pPort, httpPort, host: where.host })];
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const argv = [...where.via, this.#bin, ...args({ dataDir, p2pPort, httpPort, host: where.host })];
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], ...this.#spawnOptions() });
     running.add(child);
     child.once('exit', () => running.delete(child));
     const history = existing === undefined ? '' : `${existing.history}${existing.output}[exit ${exitOf(existing.child)}; restarted]\n`;
@@ -147,16 +164,20 @@ export class ProcessCluster {
 
   /** Runs a one-shot `ottmesh <args>` to its end (killed after `timeoutMs`). */
   async run(args: readonly string[], options: { via?: readonly string[]; timeoutMs?: number } = {}): Promise<RunResult> {
-    const argv = [...(options.via ?? []), ottmeshBin, ...args];
+    const argv = [...(options.via ?? []), this.#bin, ...args];
     const started = performance.now();
     const result = await new Promise<RunResult>((ok) => {
-      execFile(argv[0]!, argv.slice(1), { timeout: options.timeoutMs ?? defaultRunTimeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+      execFile(argv[0]!, argv.slice(1), { timeout: options.timeoutMs ?? defaultRunTimeoutMs, killSignal: 'SIGKILL', ...this.#spawnOptions() }, (err, stdout, stderr) => {
         const code = err === null ? 0 : typeof err.code === 'number' ? err.code : null;
         ok({ code, stdout, stderr, ms: Math.round(performance.now() - started) });
       });
     });
     this.#events.push(`${new Date().toISOString()} $ ottmesh ${args.map(shorten).join(' ')}   (exit ${result.code}, ${result.ms} ms)\n${result.stdout}${result.stderr}`);
     return result;
+  }
+
+  #spawnOptions(): { env?: NodeJS.ProcessEnv; cwd?: string } {
+    return { ...(this.#env === undefined ? {} : { env: this.#env }), ...(this.#cwd === undefined ? {} : { cwd: this.#cwd }) };
   }
 
   /** Records a test step (kill, cut, heal ...) with the time, for the transcript: the nodes

@@ -3,7 +3,7 @@
 // operator does (init, token create, join), and wait until it has settled.
 import type { TestContext } from 'node:test';
 import { loopback, ProcessCluster, waitFor } from './processes.ts';
-import type { ClusterView, Place } from './processes.ts';
+import type { ClusterCommand, ClusterView, Place } from './processes.ts';
 
 /** How long a node may take to print that it runs; several start at once on 2 cores. */
 export const nodeUpTimeoutMs = 30_000;
@@ -13,8 +13,8 @@ export const settleTimeoutMs = 30_000;
 /** Runs `body` with a fresh cluster; kills every node and removes the data dirs afterwards,
  *  also on failure, when the error message gets the cluster's transcript appended
  *  (OTTMESH_TEST_TRANSCRIPT=1 prints it after a success too). */
-export async function withCluster(prefix: string, body: (cluster: ProcessCluster) => Promise<void>): Promise<void> {
-  const cluster = await ProcessCluster.create(prefix);
+export async function withCluster(prefix: string, body: (cluster: ProcessCluster) => Promise<void>, command: ClusterCommand = {}): Promise<void> {
+  const cluster = await ProcessCluster.create(prefix, command);
   try {
     await body(cluster);
     if (process.env['OTTMESH_TEST_TRANSCRIPT'] === '1') console.log(cluster.transcript());

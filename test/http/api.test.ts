@@ -7,6 +7,7 @@ import { decodeJoinToken, hashSecret } from '../../node/auth/index.ts';
 import { buildServer } from '../../node/http/index.ts';
 import type { HttpServer } from '../../node/http/index.ts';
 import { apply } from '../../node/state/index.ts';
+import { buildInfo } from '../../node/version.ts';
 import { adminApiToken, FakeApi, node, nowMs } from './fake-api.ts';
 
 const auth = { authorization: `Bearer ${adminApiToken.token}` };
@@ -24,11 +25,11 @@ test('GET /api/v1/health needs no auth and says what this node is', async () => 
   const app = serve(api);
   const res = await app.inject({ method: 'GET', url: '/api/v1/health' });
   assert.equal(res.statusCode, 200);
-  assert.deepEqual(res.json(), { ok: true, nodeId: 'p1', name: 'alpha', role: 'leader', leaderId: 'p1', term: 7 });
+  assert.deepEqual(res.json(), { ok: true, nodeId: 'p1', name: 'alpha', role: 'leader', leaderId: 'p1', term: 7, ...buildInfo() });
   const learner = new FakeApi('p2', 'beta', 'follower');
   learner.raft = { ...learner.raft, leaderId: 'p1' };
   assert.deepEqual((await serve(learner).inject({ method: 'GET', url: '/api/v1/health' })).json(),
-    { ok: true, nodeId: 'p2', name: 'beta', role: 'learner', leaderId: 'p1', term: 7 });
+    { ok: true, nodeId: 'p2', name: 'beta', role: 'learner', leaderId: 'p1', term: 7, ...buildInfo() });
   const candidate = new FakeApi('p3', 'gamma', 'candidate');
   assert.equal((await serve(candidate).inject({ method: 'GET', url: '/api/v1/health' })).json<{ role: string }>().role, 'follower');
 });
@@ -70,9 +71,9 @@ test('GET /api/v1/cluster reads after a read-index and shows every member', asyn
     term: 7,
     leader: { id: 'p1', name: 'alpha' },
     nodes: [
-      { id: 'p1', name: 'alpha', role: 'voter', state: 'alive', enabled: true, draining: false, weight: 1, groups: [], cpuPct: 12.5, memPct: 40, streams: 3, httpUrl: 'http://127.0.0.1:1/p1' },
-      { id: 'p2', name: 'beta', role: 'learner', state: 'down', enabled: true, draining: false, weight: 1, groups: ['edge'], cpuPct: 0, memPct: 0, streams: 0, httpUrl: 'http://127.0.0.1:1/p2' },
-      { id: 'p3', name: 'gamma', role: 'learner', state: 'suspect', enabled: true, draining: false, weight: 1, groups: [], cpuPct: 1, memPct: 2, streams: 0, httpUrl: 'http://127.0.0.1:1/p3' },
+      { id: 'p1', name: 'alpha', role: 'voter', state: 'alive', enabled: true, draining: false, weight: 1, groups: [], cpuPct: 12.5, memPct: 40, streams: 3, httpUrl: 'http://127.0.0.1:1/p1', ...buildInfo() },
+      { id: 'p2', name: 'beta', role: 'learner', state: 'down', enabled: true, draining: false, weight: 1, groups: ['edge'], cpuPct: 0, memPct: 0, streams: 0, httpUrl: 'http://127.0.0.1:1/p2', version: null, commit: null },
+      { id: 'p3', name: 'gamma', role: 'learner', state: 'suspect', enabled: true, draining: false, weight: 1, groups: [], cpuPct: 1, memPct: 2, streams: 0, httpUrl: 'http://127.0.0.1:1/p3', version: null, commit: null },
     ],
   });
 });
@@ -117,7 +118,9 @@ test('POST /api/v1/join-tokens with ttl, uses and groups', async () => {
   const api = new FakeApi('p1', 'alpha');
   const res = await serve(api).inject({ method: 'POST', url: '/api/v1/join-tokens', headers: auth, payload: { ttlS: 60, uses: 5, groups: ['edge', 'eu-1'] } });
   assert.equal(res.statusCode, 201);
-  assert.deepEqual({ ...res.json<object>(), token: '', id: '' }, { token: '', id: '', expiresAt: new Date(nowMs + 60_000).toISOString(), uses: 5, groups: ['edge', 'eu-1'] });
+  const body = res.json<{ token: string; installCommand: string }>();
+  assert.equal(body.installCommand, `curl -fsSL http://localhost:80/install.sh | sh -s -- ${body.token}`);
+  assert.deepEqual({ ...body, token: '', id: '', installCommand: '' }, { token: '', id: '', installCommand: '', expiresAt: new Date(nowMs + 60_000).toISOString(), uses: 5, groups: ['edge', 'eu-1'] });
 });
 
 test('bad bodies get 400 with the schema path; big ones 413; refusals 409', async () => {

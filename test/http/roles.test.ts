@@ -18,6 +18,8 @@ const adminRoutes = new Set([
   'GET /api/v1/users', 'HEAD /api/v1/users', 'POST /api/v1/users', 'PATCH /api/v1/users/:name', 'DELETE /api/v1/users/:name',
   'GET /api/v1/api-tokens', 'HEAD /api/v1/api-tokens', 'POST /api/v1/api-tokens', 'DELETE /api/v1/api-tokens/:id',
   'PATCH /api/v1/settings', 'POST /api/v1/join-tokens', 'DELETE /api/v1/nodes/:id',
+  // Installing servers over SSH (issue 6).
+  'POST /api/v1/installs/probe', 'POST /api/v1/installs', 'GET /api/v1/installs', 'HEAD /api/v1/installs', 'GET /api/v1/installs/:id', 'HEAD /api/v1/installs/:id',
 ]);
 /** Reads that need more than read-only: the playlist signs viewer URLs for services that sign. */
 const operatorReads = new Set(['GET /api/v1/playlist.m3u', 'HEAD /api/v1/playlist.m3u']);

@@ -103,7 +103,7 @@ test('settings merge and validate the whole', () => {
   const state = clusterWithToken();
   const { state: after, result } = apply(state, { type: 'UpdateSettings', atMs: t0, settings: { votersTarget: 5, downAfterS: 10 } });
   assert.deepEqual(result, { ok: true });
-  assert.deepEqual(after.settings, { votersTarget: 5, suspectAfterS: 1.5, downAfterS: 10, replaceDownVoterAfterS: 60 });
+  assert.deepEqual(after.settings, { votersTarget: 5, suspectAfterS: 1.5, downAfterS: 10, replaceDownVoterAfterS: 60, floatingAddress: null, floatingInterface: null });
 });
 
 test('join tokens are bounded; a full table drops tokens expired past the retention, or refuses', () => {

@@ -5,6 +5,7 @@ import { Type } from 'typebox';
 import type { Static } from 'typebox';
 
 import { findNode, nodesSorted } from '../../state/index.ts';
+import { buildInfo } from '../../version.ts';
 import { errorResponses } from '../schemas.ts';
 import type { ClusterApi } from '../service.ts';
 
@@ -21,6 +22,10 @@ const NodeView = Type.Object({
   memPct: Type.Number(),
   streams: Type.Integer(),
   httpUrl: Type.String(),
+  /** The build the node runs, as its telemetry says (this node's own: its build); null until a
+   *  report with it arrived (a node of an older version sends none). */
+  version: Type.Union([Type.String(), Type.Null()]),
+  commit: Type.Union([Type.String(), Type.Null()]),
 });
 
 const ClusterBody = Type.Object({
@@ -28,6 +33,13 @@ const ClusterBody = Type.Object({
   term: Type.Integer(),
   leader: Type.Union([Type.Object({ id: Type.String(), name: Type.String() }), Type.Null()]),
   nodes: Type.Array(NodeView),
+  /** The leader's floating address (docs/floating-address.md); all null when none is set. */
+  floatingAddress: Type.Optional(Type.Object({
+    address: Type.Union([Type.String(), Type.Null()]),
+    holder: Type.Union([Type.String(), Type.Null()]),
+    interface: Type.Union([Type.String(), Type.Null()]),
+    problem: Type.Union([Type.String(), Type.Null()]),
+  })),
 });
 
 export const clusterRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = async (app, { api }) => {
@@ -35,7 +47,8 @@ export const clusterRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = asy
     schema: { response: { 200: ClusterBody, ...errorResponses } },
   }, async () => {
     await api.read();
-    return clusterView(api);
+    const floatingAddress = await api.floatingAddress?.() ?? null;
+    return { ...clusterView(api), ...(floatingAddress === null ? {} : { floatingAddress }) };
   });
 };
 
@@ -48,6 +61,7 @@ export function clusterView(api: ClusterApi): Static<typeof ClusterBody> {
     const leader = raft.leaderId === null ? null : { id: raft.leaderId, name: findNode(state, raft.leaderId)?.name ?? raft.leaderId };
     const nodes = nodesSorted(state).map((node) => {
       const seen = api.membership(node.id);
+      const build = node.id === api.nodeId ? buildInfo() : api.nodeBuild?.(node.id) ?? null;
       return {
         id: node.id,
         name: node.name,
@@ -61,6 +75,8 @@ export function clusterView(api: ClusterApi): Static<typeof ClusterBody> {
         memPct: seen?.memPct ?? 0,
         streams: seen?.streams ?? 0,
         httpUrl: node.httpUrl,
+        version: build?.version ?? null,
+        commit: build?.commit ?? null,
       };
     });
     return { clusterId: state.clusterId, term: raft.term, leader, nodes };

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 
+import { buildInfo } from '../../version.ts';
 import { errorResponses } from '../schemas.ts';
 import type { ClusterApi, RaftView } from '../service.ts';
 
@@ -12,12 +13,16 @@ const HealthBody = Type.Object({
   role: Type.Union([Type.Literal('leader'), Type.Literal('follower'), Type.Literal('learner')]),
   leaderId: Type.Union([Type.String(), Type.Null()]),
   term: Type.Integer(),
+  /** The build this node runs (node/version.ts): a rolling upgrade waits for the new one. */
+  version: Type.String(),
+  commit: Type.String(),
 });
 
 export const healthRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = async (app, { api }) => {
   app.get('/api/v1/health', { config: { public: true }, schema: { response: { 200: HealthBody, ...errorResponses } } }, async () => {
     const raft = api.raftStatus();
-    return { ok: true, nodeId: api.nodeId, name: api.name, role: healthRole(raft, api.nodeId), leaderId: raft.leaderId, term: raft.term };
+    const { version, commit } = buildInfo();
+    return { ok: true, nodeId: api.nodeId, name: api.name, role: healthRole(raft, api.nodeId), leaderId: raft.leaderId, term: raft.term, version, commit };
   });
 };
 

@@ -1,9 +1,13 @@
 // POST /api/v1/join-tokens: create a join token (a replicated write: api.propose reaches the leader). The
 // secret leaves this node only inside the returned token string; the state keeps its hash.
+// `installCommand` is the one-line install (docs/install.md) from this node, at the address the
+// caller reached it at.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 
 import { newJoinSecret } from '../../auth/index.ts';
+import { installBaseUrl, installCommand } from '../../install/install-script.ts';
+import { findNode } from '../../state/index.ts';
 import type { JoinTokenRecord } from '../../state/index.ts';
 import { actorOf } from '../auth.ts';
 import { CommandRefusedError } from '../errors.ts';
@@ -26,6 +30,7 @@ const CreatedBody = Type.Object({
   expiresAt: Type.String(),
   uses: Type.Integer(),
   groups: Type.Array(Type.String()),
+  installCommand: Type.String({ description: 'curl -fsSL http://<this node>/install.sh | sh -s -- <token>: installs ottmesh on a new server and joins it' }),
 });
 
 export const joinTokenRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = async (app, { api }) => {
@@ -41,6 +46,10 @@ export const joinTokenRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = a
     };
     const result = await api.propose({ type: 'CreateJoinToken', atMs, token: record }, actorOf(request));
     if (!result.ok) throw new CommandRefusedError(result.reason);
-    return reply.code(201).send({ token: api.newJoinTokenString(record, secret), id: tokenId, expiresAt: new Date(record.expiresAtMs).toISOString(), uses, groups });
+    const token = api.newJoinTokenString(record, secret);
+    // A Host header unfit for a shell line (never the case for a browser or curl) gets the URL
+    // this node advertises instead.
+    const baseUrl = installBaseUrl(request.protocol, request.headers.host) ?? findNode(api.state(), api.nodeId)?.httpUrl ?? '';
+    return reply.code(201).send({ token, id: tokenId, expiresAt: new Date(record.expiresAtMs).toISOString(), uses, groups, installCommand: installCommand(baseUrl, token) });
   });
 };

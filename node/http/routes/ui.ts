@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 
 import type { FastifyPluginAsync } from 'fastify';
 
+import { embeddedUiFiles } from '../../exe-assets.ts';
 import { principalOf } from '../auth.ts';
 import type { ClusterApi } from '../service.ts';
 import { clusterView } from './cluster.ts';
@@ -26,6 +27,9 @@ function uiDir(): string {
 }
 
 function loadFiles(): Map<string, { body: Buffer; type: string }> {
+  // The single executable carries ui/ and hls.min.js inside it (scripts/build-exe.sh).
+  const embedded = embeddedUiFiles();
+  if (embedded !== null) return new Map([...embedded].map(([name, body]) => [name, { body, type: types[name.slice(name.lastIndexOf('.'))] ?? 'application/octet-stream' }]));
   const dir = uiDir();
   const files = new Map<string, { body: Buffer; type: string }>();
   for (const name of ['index.html', 'app.js', 'style.css']) {
