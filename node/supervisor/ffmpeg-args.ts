@@ -10,6 +10,12 @@ import { InvalidStreamSpecError, UnsafeSourceError } from './errors.ts';
  *  Copy into HLS works with what 0.5 s shows even when the video size is still unknown. */
 export const probeBytes = 500_000;
 export const analyzeDurationUs = 500_000;
+/** A probe (is this source delivering?) is no hurry, and writing to the null muxer it fails
+ *  when the video size is still unknown, as it is when 0.5 s from mid-GOP shows no keyframe
+ *  (seen in CI: "dimensions not set", with keyframes 1 s apart): it may look at 2 s, the keyframe
+ *  interval of most live sources. */
+export const probeCheckBytes = 2_000_000;
+export const probeCheckAnalyzeUs = 2_000_000;
 /** How often ffmpeg writes a progress block to stdout: the stall detector's resolution. */
 export const progressPeriodS = 0.5;
 /** HTTP reconnects give up after this many seconds, well inside the stall timeout, so a dead
@@ -70,7 +76,7 @@ export function isHlsUrl(url: string): boolean {
 }
 
 /** Global options and the input part: everything up to and including `-i <url>`. */
-export function inputArgs(source: SourceRecord): string[] {
+export function inputArgs(source: SourceRecord, limits = { bytes: probeBytes, analyzeUs: analyzeDurationUs }): string[] {
   const scheme = checkSourceUrl(source.url);
   for (const [what, value] of [['user agent', source.userAgent], ['referrer', source.referrer]] as const) {
     if (value !== null && hasControlChar(value)) throw new UnsafeSourceError(source.url, `its ${what} contains a line break or control character`);
@@ -79,7 +85,7 @@ export function inputArgs(source: SourceRecord): string[] {
     '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'level+info',
     // Progress blocks on stdout feed the stall detector and the figures.
     '-progress', 'pipe:1', '-stats_period', String(progressPeriodS),
-    '-probesize', String(probeBytes), '-analyzeduration', String(analyzeDurationUs),
+    '-probesize', String(limits.bytes), '-analyzeduration', String(limits.analyzeUs),
     '-protocol_whitelist', protocolWhitelist[scheme],
   ];
   switch (scheme) {
@@ -163,5 +169,5 @@ export function buildFfmpegArgs(spec: FfmpegArgsSpec): string[] {
 /** A short check that a source delivers: read `probeS` seconds of its media and discard them.
  *  Exit code 0 means it delivered; the caller bounds the wait. */
 export function buildProbeArgs(source: SourceRecord, probeS: number): string[] {
-  return [...inputArgs(source), '-map', '0', '-c', 'copy', '-t', String(probeS), '-f', 'null', '-'];
+  return [...inputArgs(source, { bytes: probeCheckBytes, analyzeUs: probeCheckAnalyzeUs }), '-map', '0', '-c', 'copy', '-t', String(probeS), '-f', 'null', '-'];
 }

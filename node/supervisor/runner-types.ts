@@ -39,7 +39,7 @@ export const runnerDefaults = {
   pollMs: 1_000,
   stopGraceMs: 2_000,
   probeS: 2,
-  probeTimeoutMs: 8_000,
+  probeTimeoutMs: 10_000,
   failedAfterStarts: 3,
 } as const;
 

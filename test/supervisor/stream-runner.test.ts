@@ -113,7 +113,7 @@ test('fails over to the backup when the primary stops delivering, and returns to
   const stallTimeoutMs = 2_000;
   const retryAfterMs = 4_000;
   const { runner, events } = makeRunner('failover', { sources: [udpSource(backup.url, 0), udpSource(primary.url, 10)] }, {
-    stallTimeoutMs, probeS: 1, probeTimeoutMs: 3_000, choice: { retryAfterMs },
+    stallTimeoutMs, probeS: 1, probeTimeoutMs: 5_000, choice: { retryAfterMs },
   });
   const sourceEvents = () => events.flatMap((r) => (r.event.type === 'source' ? [{ atMs: r.atMs, index: r.event.index, reason: r.event.reason }] : []));
   try {
