@@ -408,3 +408,60 @@ describe('installing as root into temporary directories', { skip: unavailable ??
     }, 30_000);
   });
 });
+
+describe('ffmpeg is installed through the package manager there is, when missing', () => {
+  // Only ensure_ffmpeg() of the real script runs, with a PATH holding nothing but stand-ins for
+  // the package managers (which record their calls and put an `ffmpeg` on that PATH): this
+  // machine has ffmpeg and tests never install packages.
+  const family: Record<string, string> = { 'apt-get': 'debian', dnf: 'redhat', pacman: 'arch' };
+  const run = (managers: string[], failing = false) => {
+    const dir = mkdtempSync(join(tmpdir(), 'ottmesh-ffmpeg-'));
+    try {
+      const bin = join(dir, 'bin');
+      mkdirSync(bin);
+      symlinkSync('/bin/chmod', join(bin, 'chmod'));
+      for (const pm of managers) {
+        const installs = failing ? 'exit 100' : `printf '#!/bin/sh\\n' > "${bin}/ffmpeg"; chmod 755 "${bin}/ffmpeg"`;
+        writeFileSync(join(bin, pm), `#!/bin/sh\necho "${pm} $*" >> "${dir}/calls"\ncase "$*" in *install*|-S*) ${installs};; esac\n`, { mode: 0o755 });
+      }
+      const script = sampleScript.replace(/\nmain "\$@"\n?$/, '\n');
+      assert.notEqual(script, sampleScript, 'the script ends with its main call');
+      writeFileSync(join(dir, 'install.sh'), script);
+      // OS_FAMILY as check_platform() would set it from /etc/os-release.
+      const result = spawnSyncSh(`. "${dir}/install.sh"; OS_FAMILY=${family[managers[0]!]!}; ensure_ffmpeg`, { PATH: bin });
+      const calls = existsSync(join(dir, 'calls')) ? readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n') : [];
+      return { ...result, calls };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  test('apt-get: update, then install ffmpeg', () => {
+    const r = run(['apt-get']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.calls, ['apt-get update -q', 'apt-get install -y -q --no-install-recommends ffmpeg']);
+    assert.match(r.stdout, /ottmesh-install: installing ffmpeg with apt-get/);
+    assert.match(r.stdout, /ottmesh-install: ffmpeg: \/.*\/bin\/ffmpeg/);
+  });
+
+  test('dnf and pacman', () => {
+    assert.deepEqual(run(['dnf']).calls, ['dnf install -y ffmpeg']);
+    assert.deepEqual(run(['pacman']).calls, ['pacman -S --needed --noconfirm ffmpeg']);
+  });
+
+  test('a package manager that fails: a clear error and a non-zero exit', () => {
+    const r = run(['apt-get'], true);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /ottmesh-install: error: apt-get could not install ffmpeg/);
+  });
+});
+
+function spawnSyncSh(command: string, env: Record<string, string>): { status: number | null; stdout: string; stderr: string } {
+  try {
+    const stdout = execFileSync('/bin/sh', ['-c', command], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return { status: 0, stdout, stderr: '' };
+  } catch (err) {
+    const e = err as { status: number | null; stdout: string; stderr: string };
+    return { status: e.status, stdout: e.stdout, stderr: e.stderr };
+  }
+}
