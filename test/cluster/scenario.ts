@@ -19,18 +19,22 @@ export async function withCluster(prefix: string, body: (cluster: ProcessCluster
     await body(cluster);
     if (process.env['OTTMESH_TEST_TRANSCRIPT'] === '1') console.log(cluster.transcript());
   } catch (err) {
-    if (err instanceof Error) {
-      // Kept as the same error (an AssertionError keeps its actual/expected); the stack is what
-      // reporters print, and it was made with the old message.
-      const withTranscript = `${err.message}\n\nwhat the nodes printed:\n${cluster.transcript()}`;
-      if (err.stack !== undefined) err.stack = err.stack.replace(err.message, withTranscript);
-      err.message = withTranscript;
-      throw err;
-    }
-    throw new Error(`${String(err)}\n\nwhat the nodes printed:\n${cluster.transcript()}`, { cause: err });
+    throw withTranscript(err, cluster);
   } finally {
     await cluster.stop();
   }
+}
+
+/** `err` with what every node printed appended to its message. Kept as the same error when it
+ *  is one (an AssertionError keeps its actual/expected), the stack too: it is what reporters
+ *  print, and it was made with the old message. */
+export function withTranscript(err: unknown, cluster: { transcript(): string }): Error {
+  const transcript = `\n\nwhat the nodes printed:\n${cluster.transcript()}`;
+  if (!(err instanceof Error)) return new Error(`${String(err)}${transcript}`, { cause: err });
+  const message = `${err.message}${transcript}`;
+  if (err.stack !== undefined) err.stack = err.stack.replace(err.message, message);
+  err.message = message;
+  return err;
 }
 
 export interface Built {

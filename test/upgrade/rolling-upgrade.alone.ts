@@ -19,6 +19,7 @@ import { ensureExecutable, exeUnavailable } from '../exe/build.ts';
 import { LiveSource } from '../cluster/live-source.ts';
 import { BrowserPlayer } from '../cluster/players.ts';
 import { waitFor } from '../cluster/processes.ts';
+import { withTranscript } from '../cluster/scenario.ts';
 import { sha256File } from '../../node/upgrade/executable.ts';
 import { ExeCluster } from './exe-cluster.ts';
 import { FailoverFront } from './failover-front.ts';
@@ -291,12 +292,7 @@ test('a rolling upgrade moves a 3-node cluster to the next build, leader last, w
 
     if (process.env['OTTMESH_TEST_TRANSCRIPT'] === '1') console.log(cluster.transcript());
   } catch (err) {
-    if (err instanceof Error) {
-      const withTranscript = `${err.message}\n\nwhat the nodes printed:\n${cluster.transcript()}`;
-      if (err.stack !== undefined) err.stack = err.stack.replace(err.message, withTranscript);
-      err.message = withTranscript;
-    }
-    throw err;
+    throw withTranscript(err, cluster);
   } finally {
     await browser.stop();
     await front?.stop();
