@@ -23,15 +23,23 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-/** A free TCP port on 127.0.0.1 below the ephemeral range is not guaranteed; ask the kernel. */
+/** A free TCP port on 127.0.0.1 (checked by binding it), from 20000-31999. */
 export async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
+  // Below Linux's ephemeral range (32768-60999), where the kernel never hands a port to an
+  // outgoing connection: a port from port 0 could be taken by one between this check and the
+  // node's bind (seen: "p2p port 44815 ... is already in use").
+  for (let attempt = 0; ; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await bindable(port)) return port;
+    if (attempt >= 50) throw new Error('no free port between 20000 and 32000 after 50 tries');
+  }
+}
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((ok) => {
     const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => ok(port));
-    });
+    srv.once('error', () => ok(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => ok(true)));
   });
 }
 
