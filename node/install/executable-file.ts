@@ -2,12 +2,11 @@
 // process runs from, else the checkout's dist/ottmesh (`npm run build:exe`), else none. Its
 // sha256 is computed once per file version (path, mtime, size), by streaming: the executable is
 // about 100 MB and the hash must not hold the event loop or the memory.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 
 import { runningExecutable } from '../exe-path.ts';
+import { sha256File } from '../upgrade/executable.ts';
 
 /** One version of the executable file, as stat saw it. */
 export interface ExecutableFile {
@@ -52,7 +51,7 @@ export class Sha256Cache {
   of(file: ExecutableFile): Promise<string> {
     const cached = this.#byPath.get(file.path);
     if (cached !== undefined && cached.sizeBytes === file.sizeBytes && cached.mtimeMs === file.mtimeMs) return cached.sha256;
-    const sha256 = hashFile(file.path);
+    const sha256 = sha256File(file.path);
     const entry = { sizeBytes: file.sizeBytes, mtimeMs: file.mtimeMs, sha256 };
     this.#byPath.set(file.path, entry);
     sha256.catch(() => {
@@ -60,14 +59,4 @@ export class Sha256Cache {
     });
     return sha256;
   }
-}
-
-function hashFile(path: string): Promise<string> {
-  return new Promise((ok, fail) => {
-    const hash = createHash('sha256');
-    createReadStream(path)
-      .on('data', (chunk) => hash.update(chunk))
-      .on('error', fail)
-      .on('end', () => ok(hash.digest('hex')));
-  });
 }
