@@ -24,6 +24,7 @@ import type { GateNetwork, MemberAddrs } from './gating.ts';
 import { MembershipGate, membershipConnectionGater } from './gating.ts';
 import { memberGossipScoreParams, memberOnlyTopicValidator } from './gossip-guard.ts';
 import { peerIdOf } from './keys.ts';
+import { noiseCrypto } from './noise-crypto.ts';
 import type { P2pLogger } from './logger.ts';
 import { consoleLogger } from './logger.ts';
 
@@ -159,7 +160,7 @@ function libp2pOptions(init: HostInit, listenAddr: string, gate: MembershipGate,
     addresses: { listen: [listenAddr], ...(init.announceAddrs === undefined ? {} : { announce: [...init.announceAddrs] }) },
     transports: [tcp()],
     connectionProtector: preSharedKey({ psk: init.networkKey }),
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noise({ crypto: noiseCrypto })],
     streamMuxers: [yamux()],
     connectionGater: membershipConnectionGater(gate),
     connectionManager: {
