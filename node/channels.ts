@@ -10,6 +10,7 @@ import { clusterFromState, HlsPoller, internalTokenFromNetworkKey, SegmentCache 
 import type { HlsRoutesOptions } from './hls/index.ts';
 import type { MemberFigures } from './leader/placement-view.ts';
 import { StreamsLoop } from './leader/streams-loop.ts';
+import { QuorumFence } from './fence.ts';
 import { hlsOf, isMember } from './state/index.ts';
 import type { ApplyResult, ClusterState, Command, NodeId } from './state/index.ts';
 import { Supervisor, workerListSize } from './supervisor/index.ts';
@@ -25,9 +26,7 @@ export interface ChannelsComponents {
   readonly dataDir: string;
   /** The cluster's pre-shared key: the internal token of /internal routes derives from it. */
   readonly networkKey: Uint8Array;
-  readonly driver: Pick<RaftDriver, 'status' | 'ticksSinceLeaderContact'>;
-  /** Raft's tick, to turn ticks since the leader was heard into time. */
-  readonly tickIntervalMs: number;
+  readonly driver: Pick<RaftDriver, 'status' | 'msSinceQuorumContact' | 'read'>;
   readonly state: () => ClusterState;
   /** Calls `listener` after every applied change; returns the unsubscribe function. */
   readonly onStateChange: (listener: () => void) => () => void;
@@ -72,8 +71,7 @@ export class Channels {
   readonly streamsLoop: StreamsLoop;
   readonly #c: ChannelsComponents;
   readonly #fenceAfterMs: number;
-  #lastLeaderContactMs = Date.now();
-  #fenced = false;
+  readonly #fence: QuorumFence;
   #fenceTimer: NodeJS.Timeout | null = null;
   #unsubscribe: (() => void) | null = null;
   #reconcileScheduled = false;
@@ -81,6 +79,14 @@ export class Channels {
   constructor(components: ChannelsComponents, init: ChannelsInit = {}) {
     this.#c = components;
     this.#fenceAfterMs = init.fenceAfterMs ?? defaultFenceAfterMs;
+    this.#fence = new QuorumFence({
+      msSinceQuorumContact: () => components.driver.msSinceQuorumContact(),
+      readBarrier: () => components.driver.read(),
+      onChange: (fenced) => {
+        components.log(fenced ? `no leader for ${this.#fenceAfterMs} ms: stopping this node's streams until the cluster is back` : 'leader back and caught up: running the assigned streams again');
+        this.#scheduleReconcile();
+      },
+    }, this.#fenceAfterMs);
     this.supervisor = new Supervisor({}, {
       streamsRoot: join(components.dataDir, 'streams'),
       onEvent: (streamId, event) => {
@@ -94,7 +100,7 @@ export class Channels {
       cluster: clusterFromState(components.state, components.selfId),
       cache: this.cache,
       internalToken: () => token,
-      isFenced: () => this.#fenced,
+      isFenced: () => this.#fence.isFenced(),
       onSealApplied: () => components.reportNow(),
       logger: { warn: components.log },
     });
@@ -112,7 +118,7 @@ export class Channels {
 
   /** Whether this node has lost contact with the quorum for longer than the fence time. */
   get fenced(): boolean {
-    return this.#fenced;
+    return this.#fence.isFenced();
   }
 
   async start(): Promise<void> {
@@ -128,7 +134,7 @@ export class Channels {
       seen = now;
       this.#scheduleReconcile();
     });
-    this.#fenceTimer = setInterval(() => this.#checkFence(), fenceCheckIntervalMs);
+    this.#fenceTimer = setInterval(() => this.#fence.check(), fenceCheckIntervalMs);
     this.poller.start();
     this.streamsLoop.start();
     this.#scheduleReconcile();
@@ -153,21 +159,6 @@ export class Channels {
     await this.supervisor.stopAll();
   }
 
-  #checkFence(): void {
-    const { role, leaderId } = this.#c.driver.status();
-    const nowMs = Date.now();
-    // A follower that names a leader but has not heard from it (a removed learner, cut off by
-    // gating, never campaigns and keeps naming it) is not in contact.
-    const heardMs = this.#c.driver.ticksSinceLeaderContact() * this.#c.tickIntervalMs;
-    if (role === 'leader') this.#lastLeaderContactMs = nowMs;
-    else if (role === 'follower' && leaderId !== null) this.#lastLeaderContactMs = nowMs - heardMs;
-    const fenced = nowMs - this.#lastLeaderContactMs > this.#fenceAfterMs;
-    if (fenced === this.#fenced) return;
-    this.#fenced = fenced;
-    this.#c.log(fenced ? `no leader for ${this.#fenceAfterMs} ms: stopping this node's streams until the cluster is back` : 'leader back: running the assigned streams again');
-    this.#scheduleReconcile();
-  }
-
   #scheduleReconcile(): void {
     if (this.#reconcileScheduled) return;
     this.#reconcileScheduled = true;
@@ -175,7 +166,7 @@ export class Channels {
       this.#reconcileScheduled = false;
       // A seal or a switch reaches the gateway at once, not at its next poll.
       this.poller.round();
-      const desired = this.#fenced ? new Map<string, StreamSpec>() : desiredStreams(this.#c.state(), this.#c.selfId);
+      const desired = this.#fence.isFenced() ? new Map<string, StreamSpec>() : desiredStreams(this.#c.state(), this.#c.selfId);
       this.supervisor.reconcile(desired).catch((err: unknown) => this.#c.log(`supervisor: ${(err as Error).message}`));
     });
   }

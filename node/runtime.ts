@@ -212,7 +212,6 @@ export class NodeRuntime {
       dataDir: this.#dataDir,
       networkKey: this.#networkKey,
       driver: this.driver,
-      tickIntervalMs: raftTickIntervalMs,
       state: () => this.machine.current(),
       onStateChange: (listener) => this.machine.onChange(listener),
       members: (id) => this.membership.memberFigures(id),
