@@ -65,9 +65,6 @@ export class RaftDriver extends EventEmitter<RaftDriverEvents> {
   #ticker: { stop(): void } | null = null;
   #ticks = 0;
   /** The tick at which this node last heard from its leader (or was the leader). */
-  /** The last moment (performance.now()) this node knew itself in touch with a quorum; a new
-   *  driver counts from its creation. */
-  #quorumContactAtMs = performance.now();
   /** When a message last arrived from each peer, by the monotonic clock (performance.now()). */
   readonly #heardAtMs = new Map<NodeId, number>();
   #appliedIndex = 0;
@@ -203,26 +200,11 @@ export class RaftDriver extends EventEmitter<RaftDriverEvents> {
     return this.#node.status();
   }
 
-  /** Milliseconds since this node was last in touch with a quorum, by the monotonic clock:
-   *  through its leader's last message while a follower, through the newest moment by which it
-   *  had heard from a quorum of voters (itself included) while the leader, and as it last was
-   *  in any other role. Unlike ticks, the clock runs on while the process is paused (SIGSTOP, a
-   *  frozen VM), so a node that wakes up sees the whole gap before its tick timer catches up. */
-  msSinceQuorumContact(): number {
-    const node = this.#node;
-    const nowMs = performance.now();
-    if (node === null) return nowMs - this.#quorumContactAtMs;
-    const soft = node.softState();
-    let contactAtMs = -Infinity;
-    if (soft.role === 'follower' && soft.leaderId !== null) contactAtMs = this.#heardAtMs.get(soft.leaderId) ?? -Infinity;
-    else if (soft.role === 'leader') {
-      const voters = node.status().conf.voters;
-      const othersNeeded = Math.floor(voters.length / 2) + 1 - (voters.includes(this.id) ? 1 : 0);
-      const heard = voters.filter((v) => v !== this.id).map((v) => this.#heardAtMs.get(v) ?? -Infinity).sort((a, b) => b - a);
-      contactAtMs = othersNeeded <= 0 ? nowMs : heard[othersNeeded - 1] ?? -Infinity;
-    }
-    this.#quorumContactAtMs = Math.max(this.#quorumContactAtMs, contactAtMs);
-    return nowMs - this.#quorumContactAtMs;
+  /** Milliseconds since a message last arrived here from `peer`, by the monotonic clock
+   *  (Infinity: never, since this driver started). On the leader this bounds how long ago a
+   *  peer could have started a read barrier that succeeded (node/fence.ts). */
+  msSinceHeardFrom(peer: NodeId): number {
+    return performance.now() - (this.#heardAtMs.get(peer) ?? -Infinity);
   }
 
   /** The index of the last entry applied to the state machine. */

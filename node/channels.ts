@@ -10,15 +10,13 @@ import { clusterFromState, HlsPoller, internalTokenFromNetworkKey, SegmentCache 
 import type { HlsRoutesOptions } from './hls/index.ts';
 import type { MemberFigures } from './leader/placement-view.ts';
 import { StreamsLoop } from './leader/streams-loop.ts';
-import { QuorumFence } from './fence.ts';
+import { defaultFenceAfterMs, QuorumFence } from './fence.ts';
 import { hlsOf, isMember } from './state/index.ts';
 import type { ApplyResult, ClusterState, Command, NodeId } from './state/index.ts';
 import { Supervisor, workerListSize } from './supervisor/index.ts';
 import type { StreamSpec } from './supervisor/index.ts';
 
-/** A worker that has not heard from a leader for this long stops its streams: the leader has
- *  given them to others by then (it sees this node down after 2.5 s by default). */
-export const defaultFenceAfterMs = 3_000;
+export { defaultFenceAfterMs } from './fence.ts';
 const fenceCheckIntervalMs = 250;
 
 export interface ChannelsComponents {
@@ -26,7 +24,7 @@ export interface ChannelsComponents {
   readonly dataDir: string;
   /** The cluster's pre-shared key: the internal token of /internal routes derives from it. */
   readonly networkKey: Uint8Array;
-  readonly driver: Pick<RaftDriver, 'status' | 'msSinceQuorumContact' | 'read'>;
+  readonly driver: Pick<RaftDriver, 'status' | 'read' | 'msSinceHeardFrom'>;
   readonly state: () => ClusterState;
   /** Calls `listener` after every applied change; returns the unsubscribe function. */
   readonly onStateChange: (listener: () => void) => () => void;
@@ -80,10 +78,9 @@ export class Channels {
     this.#c = components;
     this.#fenceAfterMs = init.fenceAfterMs ?? defaultFenceAfterMs;
     this.#fence = new QuorumFence({
-      msSinceQuorumContact: () => components.driver.msSinceQuorumContact(),
       readBarrier: () => components.driver.read(),
       onChange: (fenced) => {
-        components.log(fenced ? `no leader for ${this.#fenceAfterMs} ms: stopping this node's streams until the cluster is back` : 'leader back and caught up: running the assigned streams again');
+        components.log(fenced ? `no leader for ${this.#fenceAfterMs} ms: stopping this node's streams until the cluster is back` : 'in touch with the leader and caught up: running the assigned streams');
         this.#scheduleReconcile();
       },
     }, this.#fenceAfterMs);
@@ -111,12 +108,13 @@ export class Channels {
       state: components.state,
       members: components.members,
       gatewayFigures: components.gatewayFigures,
+      msSinceHeardFrom: (id) => components.driver.msSinceHeardFrom(id),
       propose: components.propose,
       log: components.log,
     });
   }
 
-  /** Whether this node has lost contact with the quorum for longer than the fence time. */
+  /** Whether this node is fenced: no lease from a recent read barrier (node/fence.ts). */
   get fenced(): boolean {
     return this.#fence.isFenced();
   }
@@ -135,6 +133,7 @@ export class Channels {
       this.#scheduleReconcile();
     });
     this.#fenceTimer = setInterval(() => this.#fence.check(), fenceCheckIntervalMs);
+    this.#fence.check();
     this.poller.start();
     this.streamsLoop.start();
     this.#scheduleReconcile();

@@ -1,58 +1,75 @@
 // When this node must keep its hands off the channels: no ffmpeg of its own and nothing new
-// published by its gateway. Fenced as soon as it has been out of touch with a quorum for longer
-// than fenceAfterMs (the leader has given its streams to others by then, and may have switched
-// a stream at a public number this gateway would take); judged by the monotonic clock at each
-// question, so a node waking from a pause (SIGSTOP, a frozen VM) is fenced before any of its
-// overdue timers can publish. Back in touch is not enough to be let go: first a read barrier
-// (Raft read-index through the leader) must have been applied here, so the seals and switches
-// committed while it was away are in its state before it publishes again (found by the chaos
-// suite: a gateway paused 36 s then served 4 public numbers with its old worker's segments).
+// published by its gateway. A lease, renewed by read barriers: a barrier (Raft read-index
+// through the leader) that succeeded proves that at its start this node was in two-way touch
+// with a quorum, and that it has since applied everything committed by then. The node is free
+// only for fenceAfterMs after the start of its latest successful barrier, judged by the
+// monotonic clock at every question:
+// - a node waking from a pause (SIGSTOP, a frozen VM) is fenced before any overdue timer of it
+//   can publish (found by the chaos suite: a gateway paused 36 s served four public numbers
+//   with its old worker's segments);
+// - a node that hears its leader but cannot answer it (a one-way partition) renews nothing;
+// - a node that restarts is fenced until it has caught up, so it neither lists old playlists
+//   from a stale state nor starts ffmpeg for epochs already superseded.
+// The leader relies on the bound: a gateway it has not heard from since T publishes nothing
+// after T + fenceAfterMs (its last barrier started before T).
+/** A node whose latest successful read barrier started this long ago stops its streams and its
+ *  gateway publishes nothing new: the leader has given its streams to others by then (it sees a
+ *  silent node down after 2.5 s by default). */
+export const defaultFenceAfterMs = 3_000;
+
 export interface FenceComponents {
-  /** Milliseconds since this node was last in touch with a quorum (RaftDriver). */
-  readonly msSinceQuorumContact: () => number;
   /** Resolves once this node has applied everything the cluster had committed when it was
    *  called (RaftDriver.read); rejects when that cannot be known now. */
   readonly readBarrier: () => Promise<unknown>;
+  /** Monotonic clock, ms. Default performance.now. */
+  readonly nowMs?: () => number;
   /** Called when the answer of isFenced() changes. */
   readonly onChange: (fenced: boolean) => void;
 }
 
+/** A new barrier at most this often while the lease holds (the leader confirms each one with
+ *  a round of heartbeats). */
+const renewEveryMs = 500;
+
 export class QuorumFence {
   readonly #c: FenceComponents;
   readonly #fenceAfterMs: number;
-  #fenced = false;
-  #barrier: Promise<void> | null = null;
+  readonly #now: () => number;
+  /** Start of the latest successful barrier. */
+  #leaseFromMs = -Infinity;
+  #barrierFromMs: number | null = null;
+  #fenced = true;
 
   constructor(components: FenceComponents, fenceAfterMs: number) {
     this.#c = components;
     this.#fenceAfterMs = fenceAfterMs;
-  }
-
-  #outOfTouch(): boolean {
-    return this.#c.msSinceQuorumContact() > this.#fenceAfterMs;
+    this.#now = components.nowMs ?? (() => performance.now());
   }
 
   /** Whether this node is fenced now (cheap enough to ask before every publication). */
   isFenced(): boolean {
-    if (!this.#fenced && this.#outOfTouch()) this.#set(true);
-    return this.#fenced;
+    const fenced = this.#now() - this.#leaseFromMs > this.#fenceAfterMs;
+    if (fenced !== this.#fenced) {
+      this.#fenced = fenced;
+      this.#c.onChange(fenced);
+    }
+    return fenced;
   }
 
-  /** Re-judges (called on a timer): fences, or starts the way back once in touch again. */
+  /** Call on a timer: re-judges, and renews the lease with a barrier when due. */
   check(): void {
-    if (!this.isFenced() || this.#barrier !== null || this.#outOfTouch()) return;
-    this.#barrier = this.#c.readBarrier().then(
+    this.isFenced();
+    if (this.#barrierFromMs !== null || this.#now() - this.#leaseFromMs < renewEveryMs) return;
+    const fromMs = this.#now();
+    this.#barrierFromMs = fromMs;
+    this.#c.readBarrier().then(
       () => {
-        if (!this.#outOfTouch()) this.#set(false);
+        this.#leaseFromMs = Math.max(this.#leaseFromMs, fromMs);
       },
-      () => undefined, // still fenced; the next check tries again
+      () => undefined, // not renewed; the lease runs out unless a later barrier succeeds
     ).finally(() => {
-      this.#barrier = null;
+      this.#barrierFromMs = null;
+      this.isFenced();
     });
-  }
-
-  #set(fenced: boolean): void {
-    this.#fenced = fenced;
-    this.#c.onChange(fenced);
   }
 }

@@ -20,6 +20,8 @@ export interface StreamsLoopComponents {
   /** Gossip about a member: health, host figures, its streams as its worker reports them. */
   readonly members: (id: NodeId) => MemberFigures;
   readonly gatewayFigures: (id: NodeId) => readonly GatewayFigures[];
+  /** Milliseconds since this node last heard from `id` over Raft (RaftDriver.msSinceHeardFrom). */
+  readonly msSinceHeardFrom: (id: NodeId) => number;
   readonly propose: (command: Command) => Promise<ApplyResult>;
   readonly log: (line: string) => void;
 }
@@ -102,8 +104,7 @@ export class StreamsLoop {
       health: (id) => members(id).health,
       workerFigures: (id, streamId) => members(id).streams.find((f) => f.id === streamId),
       gatewayFigures: (streamId) => Object.keys(state.nodes)
-        .filter((id) => members(id).health === 'alive')
-        .map((id) => ({ nodeId: id, figures: c.gatewayFigures(id).find((f) => f.id === streamId) })),
+        .map((id) => ({ nodeId: id, figures: c.gatewayFigures(id).find((f) => f.id === streamId), heardMsAgo: id === c.selfId ? 0 : c.msSinceHeardFrom(id) })),
       sealSeenAtMs: (streamId) => this.#sealSeen.get(streamId)?.atMs ?? null,
       policy: (stream) => streamPolicy(state, stream),
       choose: (stream, exclude) => (chooser ??= chooserFrom(planRound(state, members, ++this.#round)))(stream, exclude),
