@@ -79,6 +79,7 @@ export class Channels {
     this.#fenceAfterMs = init.fenceAfterMs ?? defaultFenceAfterMs;
     this.#fence = new QuorumFence({
       readBarrier: () => components.driver.read(),
+      nowMs: () => performance.now(),
       onChange: (fenced) => {
         components.log(fenced ? `no leader for ${this.#fenceAfterMs} ms: stopping this node's streams until the cluster is back` : 'in touch with the leader and caught up: running the assigned streams');
         this.#scheduleReconcile();

@@ -21,8 +21,8 @@ export interface FenceComponents {
   /** Resolves once this node has applied everything the cluster had committed when it was
    *  called (RaftDriver.read); rejects when that cannot be known now. */
   readonly readBarrier: () => Promise<unknown>;
-  /** Monotonic clock, ms. Default performance.now. */
-  readonly nowMs?: () => number;
+  /** Monotonic clock, ms (performance.now). */
+  readonly nowMs: () => number;
   /** Called when the answer of isFenced() changes. */
   readonly onChange: (fenced: boolean) => void;
 }
@@ -43,7 +43,7 @@ export class QuorumFence {
   constructor(components: FenceComponents, fenceAfterMs: number) {
     this.#c = components;
     this.#fenceAfterMs = fenceAfterMs;
-    this.#now = components.nowMs ?? (() => performance.now());
+    this.#now = components.nowMs;
   }
 
   /** Whether this node is fenced now (cheap enough to ask before every publication). */
