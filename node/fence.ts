@@ -27,9 +27,12 @@ export interface FenceComponents {
   readonly onChange: (fenced: boolean) => void;
 }
 
-/** A new barrier at most this often while the lease holds (the leader confirms each one with
- *  a round of heartbeats). */
+/** A new barrier this often (the leader confirms each one with a round of heartbeats), even
+ *  while earlier ones are still on their way: on a lossy link TCP may hold one back for
+ *  seconds, and the lease must not wait for it. */
 const renewEveryMs = 500;
+/** Barriers on their way at most. */
+const barriersInFlightMax = 4;
 
 export class QuorumFence {
   readonly #c: FenceComponents;
@@ -37,7 +40,8 @@ export class QuorumFence {
   readonly #now: () => number;
   /** Start of the latest successful barrier. */
   #leaseFromMs = -Infinity;
-  #barrierFromMs: number | null = null;
+  #lastBarrierFromMs = -Infinity;
+  #inFlight = 0;
   #fenced = true;
 
   constructor(components: FenceComponents, fenceAfterMs: number) {
@@ -59,16 +63,17 @@ export class QuorumFence {
   /** Call on a timer: re-judges, and renews the lease with a barrier when due. */
   check(): void {
     this.isFenced();
-    if (this.#barrierFromMs !== null || this.#now() - this.#leaseFromMs < renewEveryMs) return;
     const fromMs = this.#now();
-    this.#barrierFromMs = fromMs;
+    if (this.#inFlight >= barriersInFlightMax || fromMs - this.#lastBarrierFromMs < renewEveryMs) return;
+    this.#lastBarrierFromMs = fromMs;
+    this.#inFlight++;
     this.#c.readBarrier().then(
       () => {
         this.#leaseFromMs = Math.max(this.#leaseFromMs, fromMs);
       },
       () => undefined, // not renewed; the lease runs out unless a later barrier succeeds
     ).finally(() => {
-      this.#barrierFromMs = null;
+      this.#inFlight--;
       this.isFenced();
     });
   }

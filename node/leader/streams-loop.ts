@@ -35,6 +35,12 @@ export interface StreamsLoopInit extends Partial<DecisionInit> {
   readonly moveTimeoutMs?: number;
 }
 
+/** A member the leader has not heard from over Raft for this long counts as suspect here, even
+ *  when gossip still reaches it: its read barriers fail as well, so it fences itself a second
+ *  later (node/fence.ts), and its streams had better move to their standby first (a lossy
+ *  link: the chaos suite saw viewers stall 7-11 s while gossip kept it alive). */
+const raftSilentSuspectMs = 2_000;
+
 /** The window of the cluster-wide move budget (policy.rebalanceMovesPerMin). */
 const budgetWindowMs = 60_000;
 
@@ -44,6 +50,8 @@ export class StreamsLoop {
   readonly #decision: DecisionInit;
   /** When this leader first saw each stream's current epoch sealed. */
   readonly #sealSeen = new Map<string, { epoch: number; atMs: number }>();
+  /** When this node last became the leader (performance.now()); null while it is not. */
+  #leaderSinceMs: number | null = null;
   /** Rebalancing moves under way: stream -> target and when it started. */
   readonly #moves = new Map<string, { to: Id; fromEpoch: number; atMs: number }>();
   /** Start times of the moves of the last minute (the budget). */
@@ -79,9 +87,15 @@ export class StreamsLoop {
       if (!this.#c.isLeader()) {
         this.#sealSeen.clear(); // a later term waits afresh
         this.#moves.clear();
+        this.#leaderSinceMs = null;
       }
       return;
     }
+    const monoMs = performance.now();
+    this.#leaderSinceMs ??= monoMs;
+    // How long this leader has not heard from a member; a new leader counts from its start (it
+    // has not had the chance, and the previous leader may have heard from it just now).
+    const silentMs = (id: Id) => (id === this.#c.selfId ? 0 : Math.min(this.#c.msSinceHeardFrom(id), monoMs - this.#leaderSinceMs!));
     const state = this.#c.state();
     if (state.clusterId === '') return;
     const nowMs = Date.now();
@@ -89,7 +103,8 @@ export class StreamsLoop {
     const c = this.#c;
     const members = (id: Id): MemberFigures => {
       const m = c.members(id);
-      return id === c.selfId ? { ...m, health: 'alive' } : m;
+      if (id === c.selfId) return { ...m, health: 'alive' };
+      return m.health === 'alive' && silentMs(id) > raftSilentSuspectMs ? { ...m, health: 'suspect' } : m;
     };
     this.#noteMoves(state, nowMs);
     if (nowMs - this.#lastRebalanceMs >= this.#rebalanceIntervalMs) {
@@ -104,7 +119,7 @@ export class StreamsLoop {
       health: (id) => members(id).health,
       workerFigures: (id, streamId) => members(id).streams.find((f) => f.id === streamId),
       gatewayFigures: (streamId) => Object.keys(state.nodes)
-        .map((id) => ({ nodeId: id, figures: c.gatewayFigures(id).find((f) => f.id === streamId), heardMsAgo: id === c.selfId ? 0 : c.msSinceHeardFrom(id) })),
+        .map((id) => ({ nodeId: id, figures: c.gatewayFigures(id).find((f) => f.id === streamId), heardMsAgo: silentMs(id) })),
       sealSeenAtMs: (streamId) => this.#sealSeen.get(streamId)?.atMs ?? null,
       policy: (stream) => streamPolicy(state, stream),
       choose: (stream, exclude) => (chooser ??= chooserFrom(planRound(state, members, ++this.#round)))(stream, exclude),

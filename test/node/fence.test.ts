@@ -35,7 +35,7 @@ test('fenced from the start until a read barrier succeeds; free for the fence ti
   assert.deepEqual(view.changes, [false, true]);
 });
 
-test('renews while free, one barrier at a time, and not more often than every 500 ms', async () => {
+test('renews every 500 ms, even while earlier barriers are still on their way (at most 4)', async () => {
   const { f, view } = fence();
   f.check();
   view.barriers[0]!.resolve(1);
@@ -43,14 +43,20 @@ test('renews while free, one barrier at a time, and not more often than every 50
   view.nowMs = 100;
   f.check();
   assert.equal(view.barriers.length, 1, 'the lease is fresh');
-  view.nowMs = 600;
-  f.check();
-  f.check();
-  assert.equal(view.barriers.length, 2);
-  view.barriers[1]!.resolve(2);
+  for (const at of [600, 1100, 1600, 2100, 2600]) {
+    view.nowMs = at;
+    f.check();
+    f.check();
+  }
+  assert.equal(view.barriers.length, 5, 'one per 500 ms, and 4 on their way at most');
+  view.barriers[2]!.resolve(2); // the one started at 1,100 ms comes back first
   await turn();
-  view.nowMs = 3_500;
-  assert.equal(f.isFenced(), false, 'renewed from 600 ms');
+  view.nowMs = 4_000;
+  assert.equal(f.isFenced(), false, 'renewed from 1,100 ms');
+  view.barriers[1]!.resolve(3); // an older one, late: the lease does not go back
+  await turn();
+  view.nowMs = 4_101;
+  assert.equal(f.isFenced(), true);
 });
 
 test('a pause: woken past the bound it is fenced before any barrier, and free again after one', async () => {
@@ -75,6 +81,7 @@ test('a failed barrier renews nothing; the next check tries again', async () => 
   view.barriers[0]!.reject(new Error('no leader'));
   await turn();
   assert.equal(f.isFenced(), true);
+  view.nowMs = 500;
   f.check();
   assert.equal(view.barriers.length, 2);
   assert.deepEqual(view.changes, []);
