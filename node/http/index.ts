@@ -1,5 +1,5 @@
 // The HTTP API's public face.
-export { buildServer, defaultBodyLimitBytes, listen } from './server.ts';
+export { buildServer, defaultBodyLimitBytes, defaultRequestTimeoutMs, listen } from './server.ts';
 export type { HttpServer, HttpServerComponents, HttpServerInit } from './server.ts';
 export type { ClusterApi, MemberView, ProbeAnswer, RaftView } from './service.ts';
 export { AddressUnavailableError, ApiError, CommandRefusedError, ForbiddenError, PortInUseError, UnauthorizedError, WriteTimeoutError } from './errors.ts';

@@ -44,6 +44,13 @@ import type { ClusterApi } from './service.ts';
 export const defaultRetryAfterS = 1;
 /** Request bodies larger than this are refused with 413; the API's bodies are small. */
 export const defaultBodyLimitBytes = 64 * 1024;
+/** A request (headers and body) not received in full by then is dropped with its connection.
+ *  Fastify's default is none, so a client that sent part of a body and stopped held its
+ *  connection (and a socket) for as long as it liked. Long enough for the largest upload (a
+ *  300 MB executable at 1 MB/s); SSE answers are not affected (it bounds receiving only). */
+export const defaultRequestTimeoutMs = 10 * 60_000;
+/** Node's own bound on receiving a request's headers. */
+const headersTimeoutMs = 60_000;
 
 export type HttpServer = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
 
@@ -70,15 +77,23 @@ export interface HttpServerInit {
   readonly retryAfterS?: number;
   /** Log a line per request (fastify's request logging). Default false. */
   readonly logRequests?: boolean;
+  /** Default {@link defaultRequestTimeoutMs}. */
+  readonly requestTimeoutMs?: number;
+  /** How often Node looks for requests past their timeout (its default: 30 s; tests shorten it). */
+  readonly timeoutCheckIntervalMs?: number;
 }
 
 export function buildServer(components: HttpServerComponents, init: HttpServerInit = {}): HttpServer {
   const retryAfterS = init.retryAfterS ?? defaultRetryAfterS;
   const bodyLimitBytes = init.bodyLimitBytes ?? defaultBodyLimitBytes;
+  const requestTimeoutMs = init.requestTimeoutMs ?? defaultRequestTimeoutMs;
   const app = Fastify({
     ...(components.logger === undefined ? {} : { loggerInstance: components.logger }),
     logController: new LogController({ disableRequestLogging: !(init.logRequests ?? false) }),
     bodyLimit: bodyLimitBytes,
+    requestTimeout: requestTimeoutMs,
+    // Node swaps the two when the headers' timeout is the longer one (its default is 60 s).
+    http: { headersTimeout: Math.min(headersTimeoutMs, requestTimeoutMs), ...(init.timeoutCheckIntervalMs === undefined ? {} : { connectionsCheckingInterval: init.timeoutCheckIntervalMs }) },
     // Unknown fields are refused (400 naming them) rather than silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();

@@ -38,7 +38,10 @@ export interface M3uPlaylist {
 export const m3uBytesMax = 16 * 1024 * 1024;
 export const m3uEntriesMax = 20_000;
 
-const attrPattern = /\s*,?\s*([A-Za-z0-9_.:-]+)="([^"]*)"/y;
+// One attribute: spaces, an optional comma and more spaces, then name="value". Written so that
+// no two quantifiers compete for the same spaces: `\s*,?\s*` backtracked quadratically on a
+// long run of spaces (a 16 MiB line of them would have taken hours).
+const attrPattern = /\s*(?:,\s*)?([A-Za-z0-9_.:-]+)="([^"]*)"/y;
 
 interface Pending {
   line: number;
@@ -159,12 +162,16 @@ function finish(p: Pending, urlLine: string): M3uEntry {
 }
 
 /** A stream id (slug) for an imported entry, unique against `taken` (which it extends): from
- *  tvg-id, else the title; ASCII letters and digits, '-' elsewhere; a number appended on clashes. */
-export function slugFor(entry: Pick<M3uEntry, 'title' | 'attrs'>, taken: Set<string>): string {
+ *  tvg-id, else the title; ASCII letters and digits, '-' elsewhere; a number appended on clashes.
+ *  `suffixes` (kept across the entries of one import) remembers the next number to try per base,
+ *  so a playlist of 20,000 entries with one title does not try 2, 3, 4 ... for each of them. */
+export function slugFor(entry: Pick<M3uEntry, 'title' | 'attrs'>, taken: Set<string>, suffixes: Map<string, number> = new Map()): string {
   const from = entry.attrs['tvg-id'] !== undefined && entry.attrs['tvg-id'] !== '' ? entry.attrs['tvg-id'] : entry.title;
   const base = slugBase(from) || 'channel';
   let id = base;
-  for (let n = 2; taken.has(id); n++) id = `${base}-${n}`;
+  let n = suffixes.get(base) ?? 2;
+  for (; taken.has(id); n++) id = `${base}-${n}`;
+  suffixes.set(base, n);
   taken.add(id);
   return id;
 }

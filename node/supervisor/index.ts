@@ -1,6 +1,6 @@
 // The supervisor package's public face: ffmpeg on a worker, one runner per stream.
 export { InvalidStreamSpecError, UnsafeSourceError } from './errors.ts';
-export { buildFfmpegArgs, buildProbeArgs, checkSourceUrl, isHlsUrl, playlistName, segmentPrefix } from './ffmpeg-args.ts';
+export { buildFfmpegArgs, buildProbeArgs, checkSourceUrl, inputArgs, isHlsUrl, playlistName, segmentPrefix } from './ffmpeg-args.ts';
 export type { FfmpegArgsSpec } from './ffmpeg-args.ts';
 export { killLeftovers, pidFileName } from './pid-files.ts';
 export { parseWorkerPlaylist } from './playlist-watch.ts';

@@ -12,7 +12,11 @@ import type { StreamRecord } from '../../state/index.ts';
 import { actorOf } from '../auth.ts';
 import { ApiError } from '../errors.ts';
 import { errorResponses } from '../schemas.ts';
+import { firstSourceRefusal } from './streams.ts';
 import type { ClusterApi } from '../service.ts';
+
+/** Skipped entries' titles are cut to this many characters in the answer. */
+export const skippedTitleCharsMax = 256;
 
 export const m3uContentTypes = ['audio/x-mpegurl', 'application/vnd.apple.mpegurl', 'text/plain'];
 
@@ -44,6 +48,7 @@ export const importRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = asyn
     const playlist = parseM3u(request.body);
     if (playlist.entries.length === 0 && playlist.skipped.length === 0) throw new ApiError(400, 'the body holds no #EXTINF entry and no URL: is it an M3U playlist?');
     const taken = new Set(Object.keys(state.streams));
+    const suffixes = new Map<string, number>();
     const firstLineOfUrl = new Map<string, number>();
     const created: string[] = [];
     const skipped = [...playlist.skipped];
@@ -56,28 +61,34 @@ export const importRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = asyn
         continue;
       }
       firstLineOfUrl.set(entry.url, entry.line);
-      const id = slugFor(entry, new Set(taken));
+      // Reserved in `taken` now, released if the entry is skipped (copying the set per entry
+      // made a 20,000-entry import quadratic).
+      const id = slugFor(entry, taken, suffixes);
+      const skip = (reason: string) => {
+        taken.delete(id);
+        skipped.push({ line: entry.line, title: entry.title, reason });
+      };
       const stream: StreamRecord = {
         id, name: (entry.title === '' ? id : entry.title).slice(0, 256),
         sources: [{ url: entry.url, priority: 0, userAgent: entry.userAgent?.slice(0, 256) ?? null, referrer: entry.referrer?.slice(0, 256) ?? null }],
         profile: 'copy', serviceId: service ?? null, pinGroup: null, pinNode: null, priority: 0, enabled, policy: {}, createdAtMs: atMs,
       };
-      const problem = streamProblem(stream);
+      const problem = streamProblem(stream) ?? firstSourceRefusal(stream);
       if (problem !== null) {
-        skipped.push({ line: entry.line, title: entry.title, reason: problem });
+        skip(problem);
         continue;
       }
       if (!dryRun) {
         const result = await api.propose({ type: 'CreateStream', atMs, stream }, actor);
         if (!result.ok) {
-          skipped.push({ line: entry.line, title: entry.title, reason: result.reason });
+          skip(result.reason);
           continue;
         }
       }
-      taken.add(id);
       created.push(id);
     }
     skipped.sort((a, b) => a.line - b.line);
-    return { created, skipped };
+    // A title is echoed back at most this long (a line may be megabytes).
+    return { created, skipped: skipped.map((s) => (s.title.length > skippedTitleCharsMax ? { ...s, title: `${s.title.slice(0, skippedTitleCharsMax)}…` } : s)) };
   });
 };

@@ -48,7 +48,9 @@ export const placementRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = a
       stream: id, nodeId: result.nodeId, standbyNodeId: result.standbyNodeId, status: result.status,
       nodes: result.nodes.map((n) => ({
         nodeId: n.nodeId, name: state.nodes[n.nodeId]?.name ?? n.nodeId, feasible: n.feasible,
-        reason: n.reason === undefined ? null : { code: n.reason.code, message: n.reason.message }, score: n.score ?? null,
+        // A member that has not reported its host yet scores NaN (no memory figure): no score,
+        // rather than a 500 from serializing it.
+        reason: n.reason === undefined ? null : { code: n.reason.code, message: n.reason.message }, score: Number.isFinite(n.score) ? n.score! : null,
       })),
     };
   });

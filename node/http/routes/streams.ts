@@ -12,13 +12,14 @@ import type { ClusterState, Command, Role, StreamRecord } from '../../state/inde
 import { actorOf, principalOf } from '../auth.ts';
 import { redactedUrl } from '../../auth/index.ts';
 import { ApiError, CommandRefusedError } from '../errors.ts';
+import { sourceRefusal, sourceUrlLengthMax } from '../sources.ts';
 import { errorResponses, NameSchema, withoutDefaults } from '../schemas.ts';
 import type { ClusterApi } from '../service.ts';
 import { policyOverrideBody } from './policy.ts';
 
 const Slug = Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$', description: 'URL-safe id: a-z, 0-9, - and _' });
 const SourceBody = Type.Object({
-  url: Type.String({ minLength: 1, maxLength: 2048, description: `${sourceSchemes.join(', ')}` }),
+  url: Type.String({ minLength: 1, maxLength: sourceUrlLengthMax, description: `${sourceSchemes.join(', ')}` }),
   priority: Type.Integer({ default: 0, description: 'higher is preferred; ties keep list order' }),
   userAgent: Type.Union([Type.Null(), Type.String({ maxLength: 256 })], { default: null }),
   referrer: Type.Union([Type.Null(), Type.String({ maxLength: 256 })], { default: null }),
@@ -90,13 +91,22 @@ export function streamView(api: Pick<ClusterApi, 'streamFigures'>, state: Cluste
   };
 }
 
+/** Why a worker would refuse one of the stream's sources (sources.ts), or null. */
+export function firstSourceRefusal(stream: Pick<StreamRecord, 'sources'>): string | null {
+  for (const source of stream.sources) {
+    const refusal = sourceRefusal(source);
+    if (refusal !== null) return refusal;
+  }
+  return null;
+}
+
 /** Audio bitrate of a transcode profile that names none. */
 export const defaultAudioKbps = 128;
 
 function checked(input: StreamRecord): StreamRecord {
   const profile: StreamRecord['profile'] = input.profile === 'copy' ? 'copy' : { ...input.profile, audioKbps: input.profile.audioKbps ?? defaultAudioKbps };
   const stream = { ...input, profile };
-  const problem = streamProblem(stream);
+  const problem = streamProblem(stream) ?? firstSourceRefusal(stream);
   if (problem !== null) throw new ApiError(400, problem);
   return stream;
 }

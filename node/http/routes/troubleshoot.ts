@@ -7,8 +7,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 
 import { checkInternalAuth } from '../../hls/index.ts';
-import { sourceUrlProblem } from '../../state/index.ts';
 import { ApiError } from '../errors.ts';
+import { sourceRefusal } from '../sources.ts';
 import { errorResponses } from '../schemas.ts';
 import type { ClusterApi, ProbeAnswer } from '../service.ts';
 
@@ -34,7 +34,7 @@ export const troubleshootRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> 
   // Probing makes a worker open a source: the operator's tool, not a read-only account's.
   app.post('/api/v1/probe', { config: { role: 'operator' }, schema: { body: ProbeBody, response: { 200: ProbeReply, ...errorResponses } } }, async (request) => {
     const { url, userAgent, referrer } = request.body;
-    const problem = sourceUrlProblem(url);
+    const problem = sourceRefusal({ url, priority: 0, userAgent, referrer });
     if (problem !== null) throw new ApiError(400, problem);
     const nodeId = request.body.nodeId ?? api.nodeId;
     if (!Object.hasOwn(api.state().nodes, nodeId)) throw new ApiError(404, `no node ${nodeId} in this cluster`);
@@ -60,7 +60,7 @@ export const troubleshootRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> 
   app.post('/internal/v1/probe', { schema: { body: ProbeBody } }, async (request) => {
     await internal(request.headers.authorization);
     const { url, userAgent, referrer } = request.body;
-    const problem = sourceUrlProblem(url);
+    const problem = sourceRefusal({ url, priority: 0, userAgent, referrer });
     if (problem !== null) throw new ApiError(400, problem);
     return api.probe(api.nodeId, { url, priority: 0, userAgent, referrer });
   });
