@@ -16,6 +16,9 @@ const pureFolders = [
   'node/hls/playlist.ts', 'node/hls/worker-playlist.ts', 'node/hls/timeline.ts', 'node/hls/date-time.ts',
   // Issue 6: the install script's rendering and the floating address's decisions.
   'node/install/install-script.ts', 'node/vip/decide.ts', 'node/upgrade/plan.ts', 'node/upgrade/rollout.ts',
+  // Issue 7: the node's fence, and the chaos suite's schedule and checkers.
+  'node/fence.ts', 'scripts/chaos/schedule.ts',
+  'scripts/chaos/history.ts', 'scripts/chaos/fencing.ts', 'scripts/chaos/recovery.ts', 'scripts/chaos/gateways.ts', 'scripts/chaos/stalls.ts', 'scripts/chaos/check-format.ts',
 ];
 
 export default tseslint.config(

@@ -1,7 +1,9 @@
 // A live channel for tests: one ffmpeg encodes a test pattern with a tone in real time (small and
 // cheap: 320x180, 25 fps, H.264 ultrafast + AAC) to MPEG-TS on its stdout, and an HTTP server on
-// 127.0.0.1 sends those bytes to every client that connects (workers, standbys), like an IPTV
-// head-end. `stop()` ends the stream (a source that goes away); `start()` again brings it back.
+// 127.0.0.1 (or the address given) sends those bytes to every client that connects (workers,
+// standbys), like an IPTV head-end, whatever path it asks for: one encoder can feed many
+// channels' URLs. `stop()` ends the stream (a source that goes away); `start()` again brings
+// it back.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -11,11 +13,25 @@ import type { AddressInfo } from 'node:net';
 /** Bound on bytes queued for one slow client before it is dropped. */
 const clientBacklogBytesMax = 8 * 1024 * 1024;
 
+export interface LiveSourceOptions {
+  /** The address the HTTP server listens on (default 127.0.0.1). */
+  readonly host?: string;
+  /** Its port (default: any free one). */
+  readonly port?: number;
+}
+
 export class LiveSource {
   readonly #clients = new Set<ServerResponse>();
+  readonly #host: string;
+  readonly #port: number;
   #server: Server | null = null;
   #ffmpeg: ChildProcess | null = null;
   url = '';
+
+  constructor(options: LiveSourceOptions = {}) {
+    this.#host = options.host ?? '127.0.0.1';
+    this.#port = options.port ?? 0;
+  }
 
   /** Starts the HTTP server (once) and the encoder. */
   async start(): Promise<void> {
@@ -29,9 +45,12 @@ export class LiveSource {
         this.#clients.add(res);
         req.on('close', () => this.#clients.delete(res));
       });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(this.#port, this.#host, () => resolve());
+      });
       this.#server = server;
-      this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/live.ts`;
+      this.url = `http://${this.#host}:${(server.address() as AddressInfo).port}/live.ts`;
     }
     if (this.#ffmpeg !== null) return;
     const ffmpeg = spawn('ffmpeg', [

@@ -3,8 +3,12 @@
 // with an address 10.231.1.x/24 that exists only inside the namespaces made here. The root
 // namespace and the machine's interfaces are never touched. Cutting a host off detaches its
 // veth from the bridge (both ends stay up, so the host still reaches its own address); healing
-// attaches it again.
-import { execFile, execFileSync } from 'node:child_process';
+// attaches it again. Finer faults (the chaos suite, scripts/chaos): blackhole routes inside a
+// host (it drops what it sends to one address: a partition, or one direction of it), and a
+// LinkSwitch that detaches and attaches a host's veth many times a second (emulated packet loss:
+// there is no netem here). A process can control a lab another process made (attach()).
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { Place } from './processes.ts';
 
 /** Every namespace made here is named `otm-<pid>-<what>`, so that leftovers of a crashed run
@@ -71,11 +75,33 @@ export async function removeLeftovers(): Promise<string[]> {
   return stale;
 }
 
+/** Everything another process needs to control a lab: see NetnsLab.describe() and attach(). */
+export interface LabDescription {
+  readonly bridgeNs: string;
+  readonly hosts: Readonly<Record<string, NetHost>>;
+}
+
 export class NetnsLab {
   readonly #prefix = `${namespacePrefix}${process.pid}-`;
-  readonly #bridgeNs = `${this.#prefix}br`;
+  readonly #bridgeNs: string;
   readonly #made: string[] = [];
   readonly hosts = new Map<string, NetHost>();
+
+  /** A new lab (start() makes it), or, given a description, control of a lab another process
+   *  made and owns: destroy() then removes nothing. */
+  constructor(attachTo?: LabDescription) {
+    this.#bridgeNs = attachTo?.bridgeNs ?? `${this.#prefix}br`;
+    for (const [name, host] of Object.entries(attachTo?.hosts ?? {})) this.hosts.set(name, host);
+  }
+
+  static attach(description: LabDescription): NetnsLab {
+    return new NetnsLab(description);
+  }
+
+  /** What attach() takes, as plain JSON (for a process started inside one of the hosts). */
+  describe(): LabDescription {
+    return { bridgeNs: this.#bridgeNs, hosts: Object.fromEntries(this.hosts) };
+  }
 
   /** If this process ends before destroy() (a test timed out, a crash), the namespaces go with
    *  it; removeLeftovers() covers a process killed outright. */
@@ -97,11 +123,15 @@ export class NetnsLab {
     await ip(['-n', this.#bridgeNs, 'link', 'set', 'br0', 'up']);
   }
 
-  /** A new host `name` (a few letters) in its own namespace, on the bridge. */
-  async addHost(name: string): Promise<NetHost> {
+  /** A new host `name` (a few letters) in its own namespace, on the bridge; its address is
+   *  10.231.1.<octet> (default: 10, 11, ... in the order hosts are added). */
+  async addHost(name: string, options: { octet?: number } = {}): Promise<NetHost> {
     const ns = `${this.#prefix}${name}`;
     const port = `v-${name}`;
-    const addr = `${subnet}.${10 + this.hosts.size}`;
+    const octet = options.octet ?? 10 + this.hosts.size;
+    if (!Number.isInteger(octet) || octet < 2 || octet > 254) throw new Error(`host address octet must be 2-254, not ${octet}`);
+    const addr = `${subnet}.${octet}`;
+    if ([...this.hosts.values()].some((h) => h.host === addr)) throw new Error(`${addr} is taken in this lab`);
     await this.#addNs(ns);
     await ip(['-n', this.#bridgeNs, 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
     await ip(['-n', this.#bridgeNs, 'link', 'set', port, 'master', 'br0', 'up']);
@@ -120,6 +150,29 @@ export class NetnsLab {
 
   async heal(name: string): Promise<void> {
     await ip(['-n', this.#bridgeNs, 'link', 'set', this.hosts.get(name)!.port, 'master', 'br0']);
+  }
+
+  /** Host `name` drops every packet it sends to `toAddr` (a blackhole route), until
+   *  unblackhole(): its side of a partition. Packets sent to it still arrive. */
+  async blackhole(name: string, toAddr: string): Promise<void> {
+    await this.ipIn(name, ['route', 'add', 'blackhole', `${toAddr}/32`]);
+  }
+
+  async unblackhole(name: string, toAddr: string): Promise<void> {
+    await this.ipIn(name, ['route', 'del', 'blackhole', `${toAddr}/32`]);
+  }
+
+  /** The blackhole routes host `name` has now (the addresses it drops). */
+  async blackholes(name: string): Promise<string[]> {
+    const out = await this.ipIn(name, ['route', 'show', 'type', 'blackhole']);
+    return out.split('\n').map((l) => /^blackhole (\S+)/.exec(l.trim())?.[1]?.replace(/\/32$/, '')).filter((a): a is string => a !== undefined);
+  }
+
+  /** A switch for detaching and attaching hosts' veths many times a second: one `ip -batch`
+   *  process in the bridge's namespace, fed a line per change (an `ip` process per change
+   *  would cost 5-20 ms of a busy core each). close() it when done. */
+  linkSwitch(): LinkSwitch {
+    return new LinkSwitch(this.#bridgeNs, (name) => this.hosts.get(name)!.port);
   }
 
   /** `ip ARGS` inside host `name`'s namespace; what it printed. */
@@ -155,5 +208,37 @@ export class NetnsLab {
   async #addNs(ns: string): Promise<void> {
     await ip(['netns', 'add', ns]);
     this.#made.push(ns);
+  }
+}
+
+/** See NetnsLab.linkSwitch(). Changes are applied in the order given, as soon as `ip` reads
+ *  them; set() does not wait for them. */
+export class LinkSwitch {
+  readonly #ip: ChildProcess;
+  readonly #portOf: (name: string) => string;
+  #stderr = '';
+
+  constructor(bridgeNs: string, portOf: (name: string) => string) {
+    this.#portOf = portOf;
+    // -force: a failed line (already attached) must not end the batch.
+    this.#ip = spawn('ip', ['-n', bridgeNs, '-force', '-batch', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    this.#ip.stderr!.on('data', (b: Buffer) => (this.#stderr = (this.#stderr + b.toString()).slice(-2_000)));
+    this.#ip.stdin!.on('error', () => undefined); // ip gone: close() reports it
+  }
+
+  /** Attaches (true) or detaches (false) host `name`'s veth. */
+  set(name: string, attached: boolean): void {
+    const port = this.#portOf(name);
+    this.#ip.stdin!.write(attached ? `link set ${port} master br0\n` : `link set ${port} nomaster\n`);
+  }
+
+  /** Ends the batch after the changes given so far; what ip complained about ('' if nothing). */
+  async close(): Promise<string> {
+    if (this.#ip.exitCode === null && this.#ip.signalCode === null) {
+      const exited = new Promise((resolve) => this.#ip.once('exit', resolve));
+      this.#ip.stdin!.end();
+      await exited;
+    }
+    return this.#stderr.trim();
   }
 }

@@ -22,21 +22,25 @@ export interface Listing {
   readonly mediaSequence: number;
   readonly discontinuitySequence: number;
   readonly targetDuration: number;
-  /** Public numbers listed, in order, with their URIs and whether a DISCONTINUITY precedes. */
-  readonly segments: readonly { readonly n: number; readonly uri: string; readonly discontinuity: boolean }[];
+  /** Public numbers listed, in order, with their URIs, whether a DISCONTINUITY precedes, and
+   *  their EXTINF duration (NaN when the playlist gives none). */
+  readonly segments: readonly { readonly n: number; readonly uri: string; readonly discontinuity: boolean; readonly durationS: number }[];
 }
 
 export function parseListing(text: string, atMs: number): Listing {
   const lines = text.split('\n').map((l) => l.trim());
   const num = (tag: string) => Number(lines.find((l) => l.startsWith(tag))?.slice(tag.length) ?? NaN);
   const mediaSequence = num('#EXT-X-MEDIA-SEQUENCE:');
-  const segments: { n: number; uri: string; discontinuity: boolean }[] = [];
+  const segments: { n: number; uri: string; discontinuity: boolean; durationS: number }[] = [];
   let discontinuity = false;
+  let durationS = NaN;
   for (const line of lines) {
     if (line === '#EXT-X-DISCONTINUITY') discontinuity = true;
+    else if (line.startsWith('#EXTINF:')) durationS = parseFloat(line.slice('#EXTINF:'.length));
     else if (line !== '' && !line.startsWith('#')) {
-      segments.push({ n: mediaSequence + segments.length, uri: line, discontinuity });
+      segments.push({ n: mediaSequence + segments.length, uri: line, discontinuity, durationS });
       discontinuity = false;
+      durationS = NaN;
     }
   }
   return { atMs, mediaSequence, discontinuitySequence: num('#EXT-X-DISCONTINUITY-SEQUENCE:') || 0, targetDuration: num('#EXT-X-TARGETDURATION:'), segments };
@@ -44,6 +48,17 @@ export function parseListing(text: string, atMs: number): Listing {
 
 /** Bound on how long one poll may take. */
 const pollTimeoutMs = 2_000;
+
+/** Optional observers of a PlaylistWatcher (the chaos checks record through them); without
+ *  them a watcher behaves as it always did. */
+export interface WatcherHooks {
+  /** Every listing, as soon as it is parsed (before its new segments are fetched). */
+  readonly onListing?: (listing: Listing) => void;
+  /** Each public number once, when its bytes were first fetched: their sha256 and duration. */
+  readonly onSegment?: (segment: { readonly n: number; readonly digest: string; readonly durationS: number; readonly atMs: number }) => void;
+  /** false: do not keep every listing in `listings` (a long run bounds its memory). Default true. */
+  readonly keepListings?: boolean;
+}
 
 export class PlaylistWatcher {
   readonly baseUrl: string;
@@ -60,10 +75,15 @@ export class PlaylistWatcher {
   readonly id: string;
   readonly everyMs: number;
 
-  constructor(baseUrl: string, id: string, everyMs = 200) {
+  readonly #hooks: WatcherHooks;
+  /** Listings fetched (also when `keepListings` is false). */
+  listingsSeen = 0;
+
+  constructor(baseUrl: string, id: string, everyMs = 200, hooks: WatcherHooks = {}) {
     this.baseUrl = baseUrl;
     this.id = id;
     this.everyMs = everyMs;
+    this.#hooks = hooks;
   }
 
   get playlistUrl(): string {
@@ -91,7 +111,9 @@ export class PlaylistWatcher {
       const res = await fetch(this.playlistUrl, { signal: AbortSignal.timeout(pollTimeoutMs) });
       if (res.status !== 200) return; // a node that is down, or a stream not started yet
       const listing = parseListing(await res.text(), Date.now());
-      this.listings.push(listing);
+      this.listingsSeen++;
+      if (this.#hooks.keepListings !== false) this.listings.push(listing);
+      this.#hooks.onListing?.(listing);
       if (listing.mediaSequence < this.#lastSequence) this.problems.push(`media sequence went back from ${this.#lastSequence} to ${listing.mediaSequence}`);
       this.#lastSequence = listing.mediaSequence;
       for (const s of listing.segments) {
@@ -102,7 +124,9 @@ export class PlaylistWatcher {
           this.problems.push(`segment ${s.n} listed but answered ${seg.status}`);
           continue;
         }
-        this.digests.set(s.n, createHash('sha256').update(new Uint8Array(await seg.arrayBuffer())).digest('hex'));
+        const digest = createHash('sha256').update(new Uint8Array(await seg.arrayBuffer())).digest('hex');
+        this.digests.set(s.n, digest);
+        this.#hooks.onSegment?.({ n: s.n, digest, durationS: s.durationS, atMs: Date.now() });
       }
       const last = listing.segments.at(-1)?.n ?? -1;
       if (last < this.#lastLast) this.problems.push(`last number went back from ${this.#lastLast} to ${last}`);

@@ -50,6 +50,10 @@ export interface Place {
   /** Fixed ports (a namespace has its own port space); omitted: free loopback ports. */
   readonly p2pPort?: number;
   readonly httpPort?: number;
+  /** True when this process can connect to `host` itself although the node runs `via` a
+   *  namespace (this process runs on the lab's bridge too, e.g. the chaos suite's client
+   *  host): HTTP calls then go straight there, not through curl. */
+  readonly reachable?: boolean;
 }
 
 export const loopback: Place = { host: '127.0.0.1', via: [] };
@@ -217,7 +221,7 @@ export class ProcessCluster {
   }
 
   /** One HTTP call to node `name`'s API; null when it does not answer (down, or timed out). */
-  async request(name: string, method: 'GET' | 'POST' | 'PATCH', path: string, options: { token?: string; body?: unknown; timeoutMs?: number } = {}): Promise<HttpAnswer | null> {
+  async request(name: string, method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', path: string, options: { token?: string; body?: unknown; timeoutMs?: number } = {}): Promise<HttpAnswer | null> {
     const node = this.nodes.get(name)!;
     const url = `${node.httpUrl}${path}`;
     const timeoutMs = options.timeoutMs ?? defaultRequestTimeoutMs;
@@ -225,7 +229,7 @@ export class ProcessCluster {
     if (options.token !== undefined) headers['authorization'] = `Bearer ${options.token}`;
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-    if (node.place.via.length > 0) return curlIn(node.place.via, method, url, headers, body, timeoutMs);
+    if (node.place.via.length > 0 && node.place.reachable !== true) return curlIn(node.place.via, method, url, headers, body, timeoutMs);
     try {
       const res = await fetch(url, { method, headers, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(timeoutMs) });
       return { status: res.status, body: await res.text() };
