@@ -89,7 +89,7 @@ export async function checkRecords(outDir: string, faults: readonly FaultRecord[
     checkHistory(ops, finals, startedAtMs),
     checkFencing(processes, assignments, { boundMs: fencingBoundMs(run.fenceAfterMs, processSampleMs), startedAtMs }),
     checkRecovery(faults, assignments, listings, finalState, { startedAtMs, boundMs: recoveryBoundMs, nodes: run.nodes, streams: run.streamIds, recordsEndMs }),
-    checkGateways(gateway, segments, startedAtMs),
+    checkGateways(gateway, segments, startedAtMs, faults),
     checkStalls(viewers, durations, faults, { startedAtMs, segmentS: run.segmentS, aftermathMs: stallAftermathMs, workerP99MsMax: workerStallP99MsMax }),
   ];
 }

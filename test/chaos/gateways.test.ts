@@ -40,6 +40,16 @@ test('fails: a public number that names different bytes at two nodes', () => {
   assert.match(r.violations[0]!, /\/live\/s1\/15\.ts: different bytes at n3 .* than at n1/);
 });
 
+test('a number whose one version came only from nodes under a fault is counted apart, not failed', () => {
+  const fault = { id: 1, kind: 'partition-one-way' as const, nodes: ['n1'], role: 'leader' as const, injectedAtMs: t0, healedAtMs: t0 + 20_000, detail: '' };
+  const cutOff = [segment('n1', 15, 'a'), segment('n2', 15, 'c'), segment('n3', 15, 'c')];
+  const r = checkGateways([], cutOff, t0, [fault]);
+  assert.equal(r.ok, true);
+  assert.deepEqual([r.figures['changed segments'], r.figures['changed by a cut-off gateway']], [0, 1]);
+  const r2 = checkGateways([], cutOff, t0, [{ ...fault, nodes: ['n4'] }]);
+  assert.equal(r2.ok, false, 'the node that served the other version was not under a fault');
+});
+
 test('parseListing gives each segment its EXTINF duration', () => {
   const l = parseListing('#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:7\n#EXTINF:2.000,\n7.ts\n#EXT-X-DISCONTINUITY\n#EXTINF:1.480,\n8.ts\n9.ts\n', 0);
   assert.deepEqual(l.segments.map((s) => [s.n, s.durationS, s.discontinuity]), [[7, 2, false], [8, 1.48, true], [9, NaN, false]]);
