@@ -11,6 +11,7 @@ import { bigCases, fixedCases, mutatedCases, realPlaylists, runImportCase } from
 import { blockOutgoing } from '../test/hostile/no-network.ts';
 import { fuzzRoutes } from '../test/hostile/route-fuzz.ts';
 import { deriveSeed, Rng } from '../test/sim/rng.ts';
+import { integerOption } from './cli-options.ts';
 
 const usage = 'usage: npm run hostile -- [--iterations N] [--seed S] [--only REGEX] [--json]';
 
@@ -24,15 +25,7 @@ function parse(): { iterations: number; seed: number; only: RegExp | undefined; 
     console.log(usage);
     process.exit(0);
   }
-  const int = (name: string, v: string | undefined, fallback: number, min: number): number => {
-    if (v === undefined) return fallback;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) {
-      console.error(`--${name} must be an integer >= ${min}, got ${v}\n${usage}`);
-      process.exit(2);
-    }
-    return n;
-  };
+  const int = (name: string, v: string | undefined, fallback: number, min: number): number => integerOption(name, v, fallback, min, usage);
   return {
     iterations: int('iterations', values.iterations, 200, 1),
     seed: int('seed', values.seed, Math.floor(Math.random() * 2 ** 31), 0),

@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import type { SeedResult } from '../test/sim/runner.ts';
 import { runSeed } from '../test/sim/runner.ts';
+import { integerOption } from './cli-options.ts';
 
 const usage = 'usage: npm run sim -- [--seeds N] [--start S0] [--seed S] [--nodes K] [--json] [--verbose]';
 
@@ -24,15 +25,7 @@ function parse(): { seeds: number; start: number; nodes: number; json: boolean; 
     console.log(usage);
     process.exit(0);
   }
-  const int = (name: string, v: string | undefined, fallback: number, min: number): number => {
-    if (v === undefined) return fallback;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) {
-      console.error(`--${name} must be an integer >= ${min}, got ${v}\n${usage}`);
-      process.exit(2);
-    }
-    return n;
-  };
+  const int = (name: string, v: string | undefined, fallback: number, min: number): number => integerOption(name, v, fallback, min, usage);
   const single = values.seed !== undefined;
   return {
     seeds: single ? 1 : int('seeds', values.seeds, 100, 1),

@@ -19,6 +19,7 @@ import { LiveSource } from '../../test/cluster/live-source.ts';
 import { loopback, ProcessCluster, waitFor } from '../../test/cluster/processes.ts';
 import type { HttpAnswer, Place } from '../../test/cluster/processes.ts';
 import { buildCluster, waitSettled } from '../../test/cluster/scenario.ts';
+import { processAlive } from '../../test/cluster/netns.ts';
 import type { NetnsLab } from '../../test/cluster/netns.ts';
 import type { LiveView } from './schedule.ts';
 
@@ -289,15 +290,6 @@ function run(command: string, args: readonly string[]): Promise<string> {
   });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Removes what crashed earlier runs left (their pid is gone): node and ffmpeg processes still
  *  running from their temp dirs, mounts under them, the dirs. What it removed. */
 export async function removeChaosLeftovers(): Promise<string[]> {
@@ -305,7 +297,7 @@ export async function removeChaosLeftovers(): Promise<string[]> {
   const stale = (await readdir(root)).filter((entry) => {
     if (!entry.startsWith(tempPrefix)) return false;
     const pid = Number(entry.slice(tempPrefix.length).split('-')[0]);
-    return Number.isInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid);
+    return Number.isInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid);
   }).map((entry) => join(root, entry));
   if (stale.length === 0) return [];
   for (const pid of (await readdir('/proc')).map(Number).filter((p) => Number.isInteger(p) && p > 0 && p !== process.pid)) {

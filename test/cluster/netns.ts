@@ -35,7 +35,8 @@ function ip(args: readonly string[]): Promise<string> {
   });
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` exists (EPERM: it does, owned by another user). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -65,7 +66,7 @@ export async function removeLeftovers(): Promise<string[]> {
   const names = (await ip(['netns', 'list'])).split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(namespacePrefix));
   const stale = names.filter((n) => {
     const pid = Number(n.slice(namespacePrefix.length).split('-')[0]);
-    return Number.isInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid);
+    return Number.isInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid);
   });
   for (const ns of stale) {
     const pids = (await ip(['netns', 'pids', ns])).split('\n').map(Number).filter((pid) => Number.isInteger(pid) && pid > 0);
