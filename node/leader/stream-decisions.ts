@@ -17,9 +17,7 @@ export interface StreamsView {
   /** What worker `id` reports about `streamId` (undefined when nothing). */
   workerFigures(id: NodeId, streamId: string): StreamFigures | undefined;
   /** What the gateway of each alive member reports about `streamId`. */
-  /** Every member's gateway: what it last reported of the stream, and how long ago this leader
-   *  last heard from the node (ms; 0 for itself, Infinity when never). */
-  gatewayFigures(streamId: string): readonly { readonly nodeId: NodeId; readonly figures: GatewayFigures | undefined; readonly heardMsAgo: number }[];
+  gatewayFigures(streamId: string): readonly { readonly nodeId: NodeId; readonly figures: GatewayFigures | undefined }[];
   /** When this leader saw the seal of the stream's current epoch applied (null: not yet seen). */
   sealSeenAtMs(streamId: string): number | null;
   /** The stream's resolved policy. */
@@ -31,20 +29,15 @@ export interface StreamsView {
 }
 
 export interface DecisionInit {
-  /** How long after a seal the leader waits for gateways that have not reported it: longer than
-   *  a gateway's fence (a lease renewed by read barriers, node/fence.ts), so by then every
-   *  gateway has applied the seal or is fenced. */
+  /** How long after a seal the leader waits for alive gateways that have not reported it:
+   *  longer than a gateway's fence (a lease renewed by read barriers, node/fence.ts), so by then
+   *  every gateway has applied the seal or is fenced. */
   readonly sealWaitMs: number;
-  /** The gateways' fence time (node/fence.ts). */
-  readonly fenceAfterMs: number;
   /** Bound on commands per round (a cluster starting with thousands of streams takes several). */
   readonly commandsPerRoundMax: number;
 }
 
-/** Slack on the fence bound for timer lateness and the read barrier's way to the leader. */
-const leaseSlackMs = 250;
-
-export const defaultDecisionInit: DecisionInit = { sealWaitMs: defaultFenceAfterMs + 1_000, fenceAfterMs: defaultFenceAfterMs, commandsPerRoundMax: 64 };
+export const defaultDecisionInit: DecisionInit = { sealWaitMs: defaultFenceAfterMs + 1_000, commandsPerRoundMax: 64 };
 
 /** The commands of one round, in stream priority order (then id). At most one per stream: the
  *  next round sees its effect. */
@@ -117,22 +110,14 @@ function ready(view: StreamsView, id: NodeId, streamId: string): boolean {
   return figures?.status === 'running' && figures.lastSegment !== undefined;
 }
 
-/** The new epoch's base once no gateway can publish more of the sealed epoch; null: wait.
- *  Every member's gateway counts, alive or not: one the leader cannot hear may still be serving
- *  (a partition). A gateway is done with the epoch when it reported the seal, or when this leader
- *  has not heard from it for longer than its fence (its last successful read barrier reached
- *  the leader before that, so its lease has run out), or once sealWaitMs have passed since the
- *  seal. The base is one past the highest number reported. A gateway cut off together with the
- *  old worker may have published a number or two past that which it could not tell: it skips
- *  them when it hears of the switch (timeline.ts); leaving room for them here would make every
- *  failover jump, which players pay for with a stall (docs/streams.md). */
+/** The new epoch's base: one past the highest number any gateway published of the sealed epoch,
+ *  once every alive gateway has reported the seal (or the wait is over); null: wait. */
 function switchBase(view: StreamsView, a: Assignment, init: DecisionInit): number | null {
   const reports = view.gatewayFigures(a.streamId);
   const seenAtMs = view.sealSeenAtMs(a.streamId);
-  const sealed = (f: GatewayFigures | undefined) => f?.epoch === a.epoch && f.sealed === true;
-  const leaseOver = (heardMsAgo: number) => heardMsAgo > init.fenceAfterMs + leaseSlackMs;
+  const allSealed = reports.every((r) => r.figures?.epoch === a.epoch && r.figures.sealed === true);
   const waitedOut = seenAtMs !== null && view.nowMs - seenAtMs >= init.sealWaitMs;
-  if (!waitedOut && reports.some((r) => !sealed(r.figures) && !leaseOver(r.heardMsAgo))) return null;
+  if (!allSealed && !waitedOut) return null;
   let base = a.base;
   for (const r of reports) {
     const f = r.figures;

@@ -119,7 +119,8 @@ export class StreamsLoop {
       health: (id) => members(id).health,
       workerFigures: (id, streamId) => members(id).streams.find((f) => f.id === streamId),
       gatewayFigures: (streamId) => Object.keys(state.nodes)
-        .map((id) => ({ nodeId: id, figures: c.gatewayFigures(id).find((f) => f.id === streamId), heardMsAgo: silentMs(id) })),
+        .filter((id) => members(id).health === 'alive')
+        .map((id) => ({ nodeId: id, figures: c.gatewayFigures(id).find((f) => f.id === streamId) })),
       sealSeenAtMs: (streamId) => this.#sealSeen.get(streamId)?.atMs ?? null,
       policy: (stream) => streamPolicy(state, stream),
       choose: (stream, exclude) => (chooser ??= chooserFrom(planRound(state, members, ++this.#round)))(stream, exclude),
