@@ -64,7 +64,6 @@ export class RaftDriver extends EventEmitter<RaftDriverEvents> {
   #storage: MemoryStorage | null = null;
   #ticker: { stop(): void } | null = null;
   #ticks = 0;
-  /** The tick at which this node last heard from its leader (or was the leader). */
   /** When a message last arrived from each peer, by the monotonic clock (performance.now()). */
   readonly #heardAtMs = new Map<NodeId, number>();
   #appliedIndex = 0;
@@ -201,8 +200,8 @@ export class RaftDriver extends EventEmitter<RaftDriverEvents> {
   }
 
   /** Milliseconds since a message last arrived here from `peer`, by the monotonic clock
-   *  (Infinity: never, since this driver started). On the leader this bounds how long ago a
-   *  peer could have started a read barrier that succeeded (node/fence.ts). */
+   *  (Infinity: never, since this driver started). The leader's streams loop counts a member
+   *  silent for 2 s as suspect, before that member's own fence stops its streams. */
   msSinceHeardFrom(peer: NodeId): number {
     return performance.now() - (this.#heardAtMs.get(peer) ?? -Infinity);
   }

@@ -10,8 +10,8 @@
 // - a node that hears its leader but cannot answer it (a one-way partition) renews nothing;
 // - a node that restarts is fenced until it has caught up, so it neither lists old playlists
 //   from a stale state nor starts ffmpeg for epochs already superseded.
-// The leader relies on the bound: a gateway it has not heard from since T publishes nothing
-// after T + fenceAfterMs (its last barrier started before T).
+// The leader relies on the bound: once fenceAfterMs (plus a second) have passed since a seal,
+// every gateway has applied it or is fenced (stream-decisions.ts, sealWaitMs).
 /** A node whose latest successful read barrier started this long ago stops its streams and its
  *  gateway publishes nothing new: the leader has given its streams to others by then (it sees a
  *  silent node down after 2.5 s by default). */

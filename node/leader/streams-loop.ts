@@ -22,6 +22,8 @@ export interface StreamsLoopComponents {
   readonly gatewayFigures: (id: NodeId) => readonly GatewayFigures[];
   /** Milliseconds since this node last heard from `id` over Raft (RaftDriver.msSinceHeardFrom). */
   readonly msSinceHeardFrom: (id: NodeId) => number;
+  /** The monotonic clock of msSinceHeardFrom, ms (default performance.now). */
+  readonly monotonicMs?: () => number;
   readonly propose: (command: Command) => Promise<ApplyResult>;
   readonly log: (line: string) => void;
 }
@@ -91,11 +93,11 @@ export class StreamsLoop {
       }
       return;
     }
-    const monoMs = performance.now();
-    this.#leaderSinceMs ??= monoMs;
+    const monoMs = this.#c.monotonicMs?.() ?? performance.now();
+    const leaderSinceMs = (this.#leaderSinceMs ??= monoMs);
     // How long this leader has not heard from a member; a new leader counts from its start (it
     // has not had the chance, and the previous leader may have heard from it just now).
-    const silentMs = (id: Id) => (id === this.#c.selfId ? 0 : Math.min(this.#c.msSinceHeardFrom(id), monoMs - this.#leaderSinceMs!));
+    const silentMs = (id: Id) => Math.min(this.#c.msSinceHeardFrom(id), monoMs - leaderSinceMs);
     const state = this.#c.state();
     if (state.clusterId === '') return;
     const nowMs = Date.now();

@@ -1,0 +1,45 @@
+// The leader's loop around the stream decisions: what it feeds them from gossip and Raft.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { StreamsLoop } from '../../node/leader/streams-loop.ts';
+import { apply, emptyState } from '../../node/state/index.ts';
+import type { ClusterState, Command, NodeRecord } from '../../node/state/index.ts';
+
+const node = (id: string): NodeRecord => ({ id, name: id, groups: [], addrs: [], httpUrl: `http://${id}`, enabled: true, joinedAtMs: 0 });
+
+function cluster(): ClusterState {
+  let state = apply(emptyState(), {
+    type: 'InitCluster', atMs: 0, clusterId: 'c', node: node('a'),
+    admin: { name: 'admin', passwordHash: 'x', role: 'admin' }, adminToken: { id: 't', secretHash: '0'.repeat(64), user: 'admin', role: 'admin', createdAtMs: 0 },
+  }).state;
+  state = { ...state, nodes: { a: node('a'), b: node('b'), c: node('c') } };
+  for (const c of [
+    { type: 'CreateStream', atMs: 0, stream: { id: 's', name: 's', sources: [{ url: 'http://h/x.ts', priority: 0, userAgent: null, referrer: null }], profile: 'copy', serviceId: null, pinGroup: null, pinNode: null, priority: 0, enabled: true, policy: {}, createdAtMs: 0 } },
+    { type: 'AssignStream', atMs: 0, streamId: 's', nodeId: 'b', base: 0 },
+  ] as Command[]) state = apply(state, c).state;
+  return state;
+}
+
+test('a worker the leader has not heard from over Raft for 2 s loses its stream, though gossip calls it alive; a new leader waits 2 s of its own first', async () => {
+  const state = cluster();
+  let nowMs = 0;
+  const proposed: Command[] = [];
+  const loop = new StreamsLoop({
+    selfId: 'a', isLeader: () => true, state: () => state,
+    members: () => ({ health: 'alive', host: null, streams: [] }), gatewayFigures: () => [],
+    msSinceHeardFrom: (id) => (id === 'b' ? 60_000 : 0), monotonicMs: () => nowMs,
+    propose: async (command) => {
+      proposed.push(command);
+      return { ok: true };
+    },
+    log: () => undefined,
+  });
+  await loop.round();
+  nowMs = 1_900;
+  await loop.round();
+  assert.deepEqual(proposed.filter((c) => c.type === 'SealStream'), [], 'not before this leader has had 2 s to hear from it');
+  nowMs = 2_100;
+  await loop.round();
+  assert.deepEqual(proposed.filter((c) => c.type === 'SealStream').map((c) => c.type === 'SealStream' && c.streamId), ['s']);
+});
