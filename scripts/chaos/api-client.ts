@@ -70,3 +70,13 @@ export const sleep = (ms: number, signal?: AbortSignal): Promise<void> => new Pr
   }
   signal?.addEventListener('abort', done, { once: true });
 });
+
+/** Runs `round` every `periodMs` (from start to start) until `signal` aborts; a round that
+ *  throws is reported to `onError` and the next one runs as usual. */
+export async function repeatEvery(periodMs: number, round: () => Promise<void>, onError: (err: Error) => void, signal: AbortSignal): Promise<void> {
+  while (!signal.aborted) {
+    const startedMs = Date.now();
+    await round().catch((err: unknown) => onError(err as Error));
+    await sleep(Math.max(0, periodMs - (Date.now() - startedMs)), signal);
+  }
+}

@@ -2,7 +2,7 @@
 // read-index read: what it shows is committed) from whichever node answers, and writes an
 // AssignmentRecord to assignments.jsonl whenever they changed. Node ids are written as names
 // (GET /api/v1/cluster), so records compare with the process sampler's.
-import { apiCall, sleep } from './api-client.ts';
+import { apiCall, repeatEvery } from './api-client.ts';
 import type { AssignmentRecord, StreamAssignment } from './fencing.ts';
 import { JsonlWriter, recordPath } from './records.ts';
 import type { ChaosTarget, Observer } from './types.ts';
@@ -64,13 +64,7 @@ export function startAssignmentSampler(target: ChaosTarget, outDir: string): Obs
     }
   };
 
-  const loop = (async () => {
-    while (!stop.signal.aborted) {
-      const startedMs = Date.now();
-      await round().catch((err: unknown) => target.log(`assignments: ${(err as Error).message}`));
-      await sleep(Math.max(0, assignmentSampleMs - (Date.now() - startedMs)), stop.signal);
-    }
-  })();
+  const loop = repeatEvery(assignmentSampleMs, round, (err) => target.log(`assignments: ${err.message}`), stop.signal);
 
   return {
     name: 'assignments',

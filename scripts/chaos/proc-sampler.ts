@@ -10,7 +10,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 
-import { sleep } from './api-client.ts';
+import { repeatEvery } from './api-client.ts';
 import { channelOf, isRunningState, parseStat } from './fencing.ts';
 import type { ChannelProcess, ProcessRecord } from './fencing.ts';
 import { JsonlWriter, recordPath } from './records.ts';
@@ -65,13 +65,7 @@ export function startProcessSampler(target: ChaosTarget, outDir: string): Observ
     last = procs;
   };
 
-  const loop = (async () => {
-    while (!stop.signal.aborted) {
-      const startedMs = Date.now();
-      await round().catch((err: unknown) => target.log(`processes: ${(err as Error).message}`));
-      await sleep(Math.max(0, processSampleMs - (Date.now() - startedMs)), stop.signal);
-    }
-  })();
+  const loop = repeatEvery(processSampleMs, round, (err) => target.log(`processes: ${err.message}`), stop.signal);
 
   return {
     name: 'processes',

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { defaultFenceAfterMs } from '../../node/channels.ts';
 import { NetnsLab, netnsUnavailable } from '../../test/cluster/netns.ts';
 import { deriveSeed, Rng } from '../../test/sim/rng.ts';
+import { sleep } from './api-client.ts';
 import { inject, kindsAvailable } from './faults.ts';
 import type { ActiveFault } from './faults.ts';
 import { ChaosLab, removeChaosLeftovers } from './lab.ts';
@@ -268,6 +269,7 @@ class Run {
         }
       }
       await sleep(Math.max(0, Math.min(1_000, untilMs - Date.now())), this.#signal);
+      this.#signal.throwIfAborted();
     }
   }
 
@@ -321,20 +323,5 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
     const onAbort = (): void => reject(signal.reason as Error);
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason as Error);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
   });
 }
