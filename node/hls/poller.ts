@@ -257,9 +257,9 @@ export class HlsPoller implements HlsSource {
     if (res.status !== 200) throw new Error(`worker ${a.nodeId} answered ${res.status} for its playlist of epoch ${a.epoch}`);
     const playlist = parseWorkerPlaylist(res.body.toString('utf8'));
     let copied = 0;
-    for (const segment of playlist.segments) {
+    for (const segment of f.timeline.toCopy(a.epoch, playlist.segments)) {
       if (copied >= this.#init.segmentsPerPollMax) break;
-      if (f.timeline.wants(a.epoch, segment.k) === null) continue;
+      if (f.timeline.wants(a.epoch, segment.k) === null) continue; // taken meanwhile
       // Named from k, never from the playlist's text: the URL cannot be steered elsewhere.
       const seg = await this.#get(`${dir}seg-${segment.k}.ts`, this.#init.segmentTimeoutMs, this.#c.cache.segmentBytesMax);
       copied++;

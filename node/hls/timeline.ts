@@ -203,6 +203,23 @@ export class StreamTimeline<P> {
     return n;
   }
 
+  /** The worker's listed segments worth copying now, oldest first (those wants() takes). A
+   *  gateway that has published nothing yet (it just started or restarted, or the stream is new
+   *  to it) takes only the newest that fill one window: the worker lists a few more than the
+   *  window, and a restarted gateway starting at the oldest would list numbers below what its
+   *  players were given before the restart (a media sequence going back). */
+  toCopy<S extends { readonly k: number; readonly durationS: number }>(epoch: number, listed: readonly S[]): S[] {
+    const wanted = listed.filter((s) => this.wants(epoch, s.k) !== null);
+    if (this.#last !== null || this.#pending.size > 0) return wanted;
+    let from = wanted.length;
+    let durationS = 0;
+    while (from > 0 && (wanted.length - from < this.#windowSegments || durationS < 3 * this.targetDurationS)) {
+      from--;
+      durationS += Math.max(0, wanted[from]!.durationS);
+    }
+    return wanted.slice(from);
+  }
+
   /** A segment copied from the active worker. Returns what became public, in order. */
   addWorkerSegment(epoch: number, segment: { readonly k: number; readonly durationS: number; readonly discontinuity: boolean; readonly pdtMs: number | null }, payload: P, nowMs: number): Published<P>[] {
     const n = this.wants(epoch, segment.k);

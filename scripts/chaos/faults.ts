@@ -4,7 +4,8 @@
 // end, an error or Ctrl-C.
 //
 // - kill: kill -9 of the node (its ffmpeg children die with it: pdeathsig); heal starts it
-//   again from its data dir.
+//   again from its data dir. crash: the same, started again a second later (a service manager
+//   restarting a crashed node), before the cluster has moved its channels.
 // - stop: SIGSTOP to the node and every process under it, SIGCONT at heal. The whole tree, as a
 //   frozen VM would be: stopping the node alone would let its ffmpeg keep writing segments that
 //   nobody may serve, and hide what a real pause does (the worker and its outputs stand still,
@@ -33,7 +34,7 @@ export const diskFillFile = '.chaos-disk-fill';
 
 /** Kinds a mode can inject: loopback has no network of its own and no per-node disk. */
 export function kindsAvailable(mode: 'netns' | 'loopback'): readonly FaultKind[] {
-  return mode === 'netns' ? ['kill', 'stop', 'partition-minority', 'partition-majority', 'partition-one-way', 'loss', 'disk-full'] : ['kill', 'stop'];
+  return mode === 'netns' ? ['kill', 'crash', 'stop', 'partition-minority', 'partition-majority', 'partition-one-way', 'loss', 'disk-full'] : ['kill', 'crash', 'stop'];
 }
 
 export interface ActiveFault {
@@ -76,7 +77,8 @@ interface Injected {
 function injector(planned: PlannedFault, nodes: readonly string[], ctx: FaultContext): Promise<Injected> {
   const node = nodes[0]!;
   switch (planned.kind) {
-    case 'kill': return kill(node, ctx);
+    case 'kill':
+    case 'crash': return kill(node, ctx);
     case 'stop': return pause(node, ctx);
     case 'partition-minority':
     case 'partition-majority': return partition(nodes, true, ctx);

@@ -7,20 +7,22 @@
 // fault below leaves a quorum (a minority side holds at most two nodes, a majority partition
 // puts the leader and at most one other on the small side), so what is checked is the cluster's
 // own recovery, never a loss of quorum the schedule forced on it. Kinds come from a shuffled bag
-// of all seven, refilled when empty, so a short run still meets several different kinds.
+// of all eight, refilled when empty, so a short run still meets several different kinds.
 import { deriveSeed, Rng } from '../../test/sim/rng.ts';
 import type { FaultKind } from './types.ts';
 
-export const faultKinds: readonly FaultKind[] = ['kill', 'stop', 'partition-minority', 'partition-majority', 'partition-one-way', 'loss', 'disk-full'];
+export const faultKinds: readonly FaultKind[] = ['kill', 'crash', 'stop', 'partition-minority', 'partition-majority', 'partition-one-way', 'loss', 'disk-full'];
 
 /** Time bounds of a schedule (ms). A fault lasts 5-40 s (for kill: the time until the restart,
- *  below the autopilot's 60 s before it replaces a down voter); the quiet gap after each heal,
+ *  below the autopilot's 60 s before it replaces a down voter; a crash is restarted after
+ *  crashRestartMs, as a service manager's Restart=always does); the quiet gap after each heal,
  *  15-30 s, is about twice the time channels take to run again after a worker's death (gossip
  *  marks it down in 2.5 s, then a switch or a new ffmpeg and a first segment). */
 export const scheduleBounds = Object.freeze({
   leadInMs: 10_000,
   faultMsMin: 5_000,
   faultMsMax: 40_000,
+  crashRestartMs: 1_000,
   gapMsMin: 15_000,
   gapMsMax: 30_000,
   /** Emulated packet loss: the share of the fault's time its link is cut, in short cuts. */
@@ -82,7 +84,8 @@ export function drawSchedule(options: ScheduleOptions): PlannedFault[] {
   for (;;) {
     if (bag.length === 0) bag = rng.shuffle(kinds);
     const kind = bag.pop()!;
-    const durationMs = rng.int(b.faultMsMin / 1000, b.faultMsMax / 1000) * 1000;
+    const drawnMs = rng.int(b.faultMsMin / 1000, b.faultMsMax / 1000) * 1000;
+    const durationMs = kind === 'crash' ? b.crashRestartMs : drawnMs;
     const gapMs = rng.int(b.gapMsMin / 1000, b.gapMsMax / 1000) * 1000;
     const fault = drawOne(rng, out.length + 1, kind, atMs, durationMs, nodes, seed);
     if (atMs + durationMs > endMs) break;

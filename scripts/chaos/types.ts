@@ -30,6 +30,7 @@ export interface ChaosTarget {
 
 export type FaultKind =
   | 'kill'
+  | 'crash'
   | 'stop'
   | 'partition-minority'
   | 'partition-majority'

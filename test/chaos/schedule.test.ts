@@ -25,7 +25,8 @@ test('faults stay within their bounds, never overlap, leave a quiet gap and end 
     faults.forEach((f, i) => {
       assert.equal(f.id, i + 1);
       assert.ok(f.atMs >= freeFromMs, `seed ${seed}: fault ${f.id} starts ${f.atMs} before ${freeFromMs}`);
-      assert.ok(f.durationMs >= b.faultMsMin && f.durationMs <= b.faultMsMax, `seed ${seed}: duration ${f.durationMs}`);
+      if (f.kind === 'crash') assert.equal(f.durationMs, b.crashRestartMs, 'a crash is restarted after a second');
+      else assert.ok(f.durationMs >= b.faultMsMin && f.durationMs <= b.faultMsMax, `seed ${seed}: duration ${f.durationMs}`);
       assert.ok(f.atMs + f.durationMs <= minutes * 60_000, `seed ${seed}: fault ${f.id} ends after the run`);
       freeFromMs = f.atMs + f.durationMs + b.gapMsMin;
       if (i > 0) assert.ok(f.atMs - (faults[i - 1]!.atMs + faults[i - 1]!.durationMs) <= b.gapMsMax);

@@ -58,6 +58,27 @@ test('a gateway that starts late begins where the worker is; firstIndex shifts t
   assert.deepEqual(add(shifted, 5, 30), [10]);
 });
 
+test('a gateway that has published nothing starts at the tail that fills one window, so a restart never lists older numbers', () => {
+  const list = (ks: number[], durationS = 2) => ks.map((k) => ({ k, durationS }));
+  const before = timeline({ windowSegments: 4 });
+  before.applyAssignment(assign(1, 0), t0);
+  for (let k = 0; k <= 9; k++) add(before, 1, k);
+  const seenBefore = before.view().mediaSequence;
+  // Restarted: the worker lists window + 3 segments, the newest one just written.
+  const restarted = timeline({ windowSegments: 4 });
+  restarted.applyAssignment(assign(1, 0), t0);
+  const take = restarted.toCopy(1, list([4, 5, 6, 7, 8, 9, 10]));
+  assert.deepEqual(take.map((s) => s.k), [7, 8, 9, 10]);
+  for (const s of take) add(restarted, 1, s.k);
+  assert.ok(restarted.view().mediaSequence >= seenBefore, `${restarted.view().mediaSequence} >= ${seenBefore}`);
+  assert.deepEqual(restarted.toCopy(1, list([8, 9, 10, 11])).map((s) => s.k), [11], 'then everything new');
+  // Short segments: the tail still covers 3 target durations (6 s of 1.5 s segments: 4).
+  const short = timeline({ windowSegments: 2 });
+  short.applyAssignment(assign(1, 0), t0);
+  assert.equal(short.toCopy(1, list([0, 1, 2, 3, 4, 5, 6], 1.5)).length, 4);
+  assert.deepEqual(short.toCopy(2, list([0, 1])), [], 'not the active epoch');
+});
+
 test('nothing of a sealed epoch is published after the seal; the seal is reported once', () => {
   const tl = timeline();
   tl.applyAssignment(assign(1, 0), t0);
