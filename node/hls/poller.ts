@@ -256,6 +256,9 @@ export class HlsPoller implements HlsSource {
     if (res.status === 404) return; // ffmpeg has not written its first segment yet
     if (res.status !== 200) throw new Error(`worker ${a.nodeId} answered ${res.status} for its playlist of epoch ${a.epoch}`);
     const playlist = parseWorkerPlaylist(res.body.toString('utf8'));
+    // A timeline that has published nothing yet lists its first window all at once: shown one
+    // segment at a time, a restarted gateway's playlist would end below where it ended before.
+    const first: { segment: (typeof playlist.segments)[number]; body: Buffer }[] | null = f.timeline.lastPublished() === null ? [] : null;
     let copied = 0;
     for (const segment of f.timeline.toCopy(a.epoch, playlist.segments)) {
       if (copied >= this.#init.segmentsPerPollMax) break;
@@ -267,9 +270,12 @@ export class HlsPoller implements HlsSource {
       if (seg.status !== 200) throw new Error(`worker ${a.nodeId} answered ${seg.status} for segment ${segment.k} of epoch ${a.epoch}`);
       this.#stats.segmentsCopied++;
       this.#stats.bytesCopied += seg.body.length;
-      if (!this.#stillPublishing(id, f)) return;
-      this.#store(id, f.timeline.addWorkerSegment(a.epoch, segment, seg.body, this.#nowMs()));
+      if (first !== null) first.push({ segment, body: seg.body });
+      else if (!this.#stillPublishing(id, f)) return;
+      else this.#store(id, f.timeline.addWorkerSegment(a.epoch, segment, seg.body, this.#nowMs()));
     }
+    if (first === null || !this.#stillPublishing(id, f)) return;
+    for (const { segment, body } of first) this.#store(id, f.timeline.addWorkerSegment(a.epoch, segment, body, this.#nowMs()));
   }
 
   async #fillHoles(id: string, f: Followed): Promise<void> {

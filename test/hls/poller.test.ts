@@ -105,3 +105,25 @@ test('two gateways: base + k, fencing, seal reported, switch at last + 1, holes 
   assert.equal((await a.app.inject({ method: 'GET', url: '/live/s/index.m3u8' })).statusCode, 404);
   assert.equal((await a.app.inject({ method: 'GET', url: '/live/s/13.ts' })).statusCode, 404);
 });
+
+test('a gateway that starts (or restarts) while the worker runs lists the newest window at once, never less', async () => {
+  const root = await tempDir('ottmesh-hls-poller-');
+  cleanups.push(root.remove);
+  const cluster = new FakeCluster('w');
+  const worker = await hlsApp({ source: { stream: () => null, timeline: () => null, originUrl: () => null }, cache: new SegmentCache(), streamsRoot: root.path, internalToken: () => internalToken });
+  cluster.urls.set('w', await listen(worker));
+  // The worker lists window + 3 segments, as workerListSize() makes it.
+  await writeWorker(root.path, 1, [3, 4, 5, 6, 7, 8, 9]);
+  cluster.addStream('s', { segmentS: 1, windowSegments: 4 });
+  cluster.assign('s', 'w', 1, 100);
+  const poller = new HlsPoller({ cluster: new FakeCluster('gwA', cluster), cache: new SegmentCache({ bytesMax: 1 << 20 }), internalToken: () => internalToken, isFenced: () => false, logger: { warn: () => undefined } }, { pollIntervalMs: 40 });
+  cleanups.push(() => poller.stop());
+  const lengths = new Set<number>();
+  const sampler = setInterval(() => lengths.add(poller.timeline('s')?.view().segments.length ?? 0), 1);
+  poller.start();
+  await waitFor('the first window', 5000, () => poller.timeline('s')?.lastPublished() === 109);
+  clearInterval(sampler);
+  assert.deepEqual(poller.timeline('s')!.view().segments.map((s) => s.n), [106, 107, 108, 109]);
+  assert.equal(poller.stats().segmentsCopied, 4, 'only the tail is copied');
+  assert.deepEqual([...lengths].filter((n) => n > 0), [4], 'never a shorter list on the way');
+});
