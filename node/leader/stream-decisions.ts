@@ -1,9 +1,10 @@
 // What the leader does next for each stream (docs/streams.md): give an unplaced stream a
 // worker, move a stream off a worker that died, was disabled or is draining (make-before-break:
-// the second worker runs before the switch), keep a hot standby, and switch epochs only once the
-// old one is sealed and every gateway has said what it published. Pure: the loop
-// (streams-loop.ts) feeds it the applied state, gossip and a placement choice, and proposes the
-// commands it returns, one round at a time.
+// the second worker runs before the switch), fail over to a ready standby when the active
+// worker's ffmpeg stopped delivering (it restarts, say after losing its source), keep a hot
+// standby, and switch epochs only once the old one is sealed and every gateway has said what it
+// published. Pure: the loop (streams-loop.ts) feeds it the applied state, gossip and a
+// placement choice, and proposes the commands it returns, one round at a time.
 import type { GatewayFigures, StreamFigures } from '../gossip/report.ts';
 import type { Assignment, ClusterState, Command, NodeId, Policy, StreamRecord } from '../state/index.ts';
 import { defaultNodeAdmin } from '../state/index.ts';
@@ -18,6 +19,9 @@ export interface StreamsView {
   workerFigures(id: NodeId, streamId: string): StreamFigures | undefined;
   /** What the gateway of each alive member reports about `streamId`. */
   gatewayFigures(streamId: string): readonly { readonly nodeId: NodeId; readonly figures: GatewayFigures | undefined }[];
+  /** For how long the active worker has reported the stream's ffmpeg as not running (restarting,
+   *  failed, starting again), as this leader saw it; 0 while it runs or reports nothing. */
+  activeNotRunningMs(streamId: string): number;
   /** When this leader saw the seal of the stream's current epoch applied (null: not yet seen). */
   sealSeenAtMs(streamId: string): number | null;
   /** The stream's resolved policy. */
@@ -35,9 +39,13 @@ export interface DecisionInit {
   readonly sealWaitMs: number;
   /** Bound on commands per round (a cluster starting with thousands of streams takes several). */
   readonly commandsPerRoundMax: number;
+  /** The active worker's ffmpeg not running for this long, with a standby ready: switch to the
+   *  standby rather than wait for the restart (an ffmpeg back from a lost source takes 3-5 s to
+   *  its first segment; the standby has segments now). Two gossip reports at least. */
+  readonly failoverAfterMs: number;
 }
 
-export const defaultDecisionInit: DecisionInit = { sealWaitMs: defaultFenceAfterMs + 1_000, commandsPerRoundMax: 64 };
+export const defaultDecisionInit: DecisionInit = { sealWaitMs: defaultFenceAfterMs + 1_000, commandsPerRoundMax: 64, failoverAfterMs: 1_500 };
 
 /** The commands of one round, in stream priority order (then id). At most one per stream: the
  *  next round sees its effect. */
@@ -66,7 +74,8 @@ function decideOne(view: StreamsView, stream: StreamRecord, init: DecisionInit):
   const nextUsable = a.next !== null && usable(view, stream, a.next.nodeId) && !draining(state, a.next.nodeId);
   if (a.next !== null && !nextUsable) return { type: 'SetNextWorker', atMs, streamId, nodeId: null };
   const target = view.moveTarget(streamId);
-  const moving = a.sealed || !activeUsable || draining(state, a.nodeId) || target !== null;
+  const failover = a.next !== null && view.activeNotRunningMs(streamId) >= init.failoverAfterMs && ready(view, a.next.nodeId, streamId);
+  const moving = a.sealed || !activeUsable || draining(state, a.nodeId) || target !== null || failover;
   if (moving) {
     // A lost worker's epoch is sealed at once (nothing more may be published of it); a planned
     // move seals only once the new worker is ready, so the old one keeps publishing meanwhile.

@@ -50,6 +50,9 @@ export class StreamsLoop {
   readonly #c: StreamsLoopComponents;
   readonly #intervalMs: number;
   readonly #decision: DecisionInit;
+  /** Since when (monotonic) this leader has seen each stream's active worker report its ffmpeg as
+   *  not running. */
+  readonly #notRunning = new Map<string, { nodeId: Id; epoch: number; sinceMs: number }>();
   /** When this leader first saw each stream's current epoch sealed. */
   readonly #sealSeen = new Map<string, { epoch: number; atMs: number }>();
   /** When this node last became the leader (performance.now()); null while it is not. */
@@ -88,6 +91,7 @@ export class StreamsLoop {
     if (this.#busy || !this.#c.isLeader()) {
       if (!this.#c.isLeader()) {
         this.#sealSeen.clear(); // a later term waits afresh
+        this.#notRunning.clear();
         this.#moves.clear();
         this.#leaderSinceMs = null;
       }
@@ -108,6 +112,7 @@ export class StreamsLoop {
       if (id === c.selfId) return { ...m, health: 'alive' };
       return m.health === 'alive' && silentMs(id) > raftSilentSuspectMs ? { ...m, health: 'suspect' } : m;
     };
+    this.#noteNotRunning(state, members, monoMs);
     this.#noteMoves(state, nowMs);
     if (nowMs - this.#lastRebalanceMs >= this.#rebalanceIntervalMs) {
       this.#lastRebalanceMs = nowMs;
@@ -123,6 +128,10 @@ export class StreamsLoop {
       gatewayFigures: (streamId) => Object.keys(state.nodes)
         .filter((id) => members(id).health === 'alive')
         .map((id) => ({ nodeId: id, figures: c.gatewayFigures(id).find((f) => f.id === streamId) })),
+      activeNotRunningMs: (streamId) => {
+        const since = this.#notRunning.get(streamId);
+        return since === undefined ? 0 : monoMs - since.sinceMs;
+      },
       sealSeenAtMs: (streamId) => this.#sealSeen.get(streamId)?.atMs ?? null,
       policy: (stream) => streamPolicy(state, stream),
       choose: (stream, exclude) => (chooser ??= chooserFrom(planRound(state, members, ++this.#round)))(stream, exclude),
@@ -165,6 +174,18 @@ export class StreamsLoop {
       this.#movesStartedMs.push(nowMs);
       this.#c.log(`streams: moving ${move.streamId} from ${move.from} to ${move.to}: ${move.why}`);
     }
+  }
+
+  /** Active workers that report their stream's ffmpeg as not running (a worker that reports
+   *  nothing of it is not counted: its report may have been cut at maxStreamItems). */
+  #noteNotRunning(state: ClusterState, members: (id: Id) => MemberFigures, monoMs: number): void {
+    for (const [streamId, a] of Object.entries(state.assignments)) {
+      const status = members(a.nodeId).streams.find((f) => f.id === streamId)?.status;
+      const seen = this.#notRunning.get(streamId);
+      if (status === undefined || status === 'running') this.#notRunning.delete(streamId);
+      else if (seen?.nodeId !== a.nodeId || seen.epoch !== a.epoch) this.#notRunning.set(streamId, { nodeId: a.nodeId, epoch: a.epoch, sinceMs: monoMs });
+    }
+    for (const streamId of this.#notRunning.keys()) if (!Object.hasOwn(state.assignments, streamId)) this.#notRunning.delete(streamId);
   }
 
   #noteSeals(state: ClusterState, nowMs: number): void {

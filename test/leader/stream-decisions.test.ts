@@ -25,6 +25,7 @@ class World {
   sealSeen: number | null = null;
   standby = false;
   moveTo: string | null = null;
+  activeNotRunningMs = 0;
   constructor() {
     const init = apply(emptyState(), {
       type: 'InitCluster', atMs: 0, clusterId: 'c', node: node('a'),
@@ -44,6 +45,7 @@ class World {
       health: (id) => (this.down.has(id) ? 'down' : 'alive'),
       workerFigures: (id, s) => this.workers.get(`${id}/${s}`),
       gatewayFigures: () => Object.keys(this.state.nodes).filter((id) => !this.down.has(id)).map((id) => ({ nodeId: id, figures: this.gateways.get(id) })),
+      activeNotRunningMs: () => this.activeNotRunningMs,
       sealSeenAtMs: () => this.sealSeen,
       policy: () => ({ ...policy, hotStandby: this.standby }),
       moveTarget: () => this.moveTo,
@@ -134,6 +136,30 @@ test('hot standby: kept on another node, replaced when its node dies, dropped wh
   w.standby = false;
   assert.deepEqual(w.step(), ['SetNextWorker']);
   assert.equal(nextNode(w), null);
+});
+
+test('an active ffmpeg not running for failoverAfterMs with a ready standby: seal and switch to the standby', () => {
+  const w = new World();
+  w.standby = true;
+  w.step();
+  w.step();
+  assert.equal(nextNode(w), 'b');
+  w.activeNotRunningMs = 1_400;
+  w.workers.set('b/s', { id: 's', status: 'running', lastSegment: 30 });
+  assert.deepEqual(w.step(), [], 'not yet');
+  w.activeNotRunningMs = 1_500;
+  w.workers.set('b/s', { id: 's', status: 'starting' });
+  assert.deepEqual(w.step(), [], 'the standby is not ready either (the source is down for both): stay');
+  w.workers.set('b/s', { id: 's', status: 'running', lastSegment: 30 });
+  assert.deepEqual(w.step(), ['SealStream']);
+  w.activeNotRunningMs = 0; // back meanwhile: a sealed epoch is switched all the same
+  for (const id of ['a', 'b', 'c']) w.gateways.set(id, { id: 's', epoch: 1, lastPublished: 12, sealed: true });
+  assert.deepEqual(w.step(), ['SwitchStream']);
+  assert.deepEqual({ node: w.state.assignments['s']?.nodeId, base: w.state.assignments['s']?.base, firstIndex: w.state.assignments['s']?.firstIndex }, { node: 'b', base: 13, firstIndex: 30 });
+  const alone = new World();
+  alone.step();
+  alone.activeNotRunningMs = 60_000;
+  assert.deepEqual(alone.step(), [], 'without a standby nothing moves: the supervisor restarts ffmpeg where it is');
 });
 
 test('a disabled stream loses its worker', () => {

@@ -43,3 +43,39 @@ test('a worker the leader has not heard from over Raft for 2 s loses its stream,
   await loop.round();
   assert.deepEqual(proposed.filter((c) => c.type === 'SealStream').map((c) => c.type === 'SealStream' && c.streamId), ['s']);
 });
+
+test('an active worker whose ffmpeg reports not running for 1.5 s, with a ready standby, loses the stream to it', async () => {
+  let state = cluster();
+  state = apply(state, { type: 'SetNextWorker', atMs: 0, streamId: 's', nodeId: 'c' }).state;
+  let nowMs = 0;
+  let activeStatus: 'running' | 'restarting' = 'restarting';
+  const proposed: Command[] = [];
+  const loop = new StreamsLoop({
+    selfId: 'a', isLeader: () => true, state: () => state,
+    members: (id) => ({
+      health: 'alive', host: null,
+      streams: id === 'b' ? [{ id: 's', status: activeStatus }] : id === 'c' ? [{ id: 's', status: 'running', lastSegment: 9 }] : [],
+    }),
+    gatewayFigures: () => [],
+    msSinceHeardFrom: () => 0, monotonicMs: () => nowMs,
+    propose: async (command) => {
+      proposed.push(command);
+      return { ok: true };
+    },
+    log: () => undefined,
+  });
+  const seals = () => proposed.filter((c) => c.type === 'SealStream').length;
+  await loop.round();
+  nowMs = 1_000;
+  activeStatus = 'running'; // it came back: the count starts again
+  await loop.round();
+  activeStatus = 'restarting';
+  nowMs = 2_000;
+  await loop.round();
+  nowMs = 3_400;
+  await loop.round();
+  assert.equal(seals(), 0, 'not before 1.5 s of its own');
+  nowMs = 3_600;
+  await loop.round();
+  assert.equal(seals(), 1);
+});
