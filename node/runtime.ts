@@ -421,6 +421,7 @@ function clusterApi(node: () => NodeRuntime): ClusterApi {
       return answer?.lines ?? null;
     },
     loadHistory: (nodeId) => node().loadHistory.of(nodeId),
+    fenced: () => node().channels?.fenced ?? true,
     floatingAddress: async () => (await node().floatingAddress?.view()) ?? null,
     nodeBuild: (nodeId) => {
       const report = node().telemetry?.membership.lastReport(nodeId);

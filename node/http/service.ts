@@ -75,6 +75,10 @@ export interface ClusterApi {
   /** The build member `nodeId` runs, from its telemetry; null when no report carried it yet
    *  (absent: not known at all). */
   nodeBuild?(nodeId: NodeId): { readonly version: string; readonly commit: string } | null;
+  /** True while this node is fenced (node/fence.ts: no recent read barrier, so it is cut off
+   *  from a quorum, paused or still catching up): its gateway publishes nothing new and it runs
+   *  no ffmpeg. Absent: never (a test API without channels). */
+  fenced?(): boolean;
   /** Member `nodeId`'s load over the last hour (samples of its gossip reports). */
   loadHistory(nodeId: NodeId): readonly LoadSample[];
   /** The leader's floating address as this node can tell (docs/floating-address.md); null: no

@@ -3,10 +3,11 @@
 // target.spawnClient so it runs where the nodes are reachable. Every segment ffmpeg opens is
 // recorded. When its ffmpeg ends (the node died or refused) or stops getting playlists (none
 // parsed for `hangMs`: a paused node accepts connections but answers nothing, and ffmpeg retries
-// it for 15 s and more), the viewer reconnects after `reconnectMs` to another node, as a player
-// behind a load balancer would once the balancer's health check took the node out. A node that
-// answers with a frozen playlist (a gateway cut off from the workers) keeps its viewers, as it
-// would keep a balancer's: their stalls last as long as the cut.
+// it for 15 s and more), or the balancer's health check takes its node out (GET /api/v1/ready
+// failed twice in a row, a second apart: the node is fenced, paused or down), the viewer
+// reconnects after `reconnectMs` to another node, as a player behind a load balancer would. A
+// node that is ready but lists a frozen playlist (its gateway in touch with a quorum, the
+// worker not yet replaced) keeps its viewers: their stalls last until the switch.
 import type { ChildProcess } from 'node:child_process';
 
 import { sleep } from './api-client.ts';
@@ -16,6 +17,10 @@ import type { ChaosNode, ChaosTarget, Observer } from './types.ts';
 
 /** Delay before a viewer whose session ended connects again (a load balancer's retry). */
 export const reconnectMs = 1_000;
+/** The balancer's health check: GET /api/v1/ready every readyCheckMs (and as its timeout);
+ *  readyFailuresMax failures in a row take the node out. */
+export const readyCheckMs = 1_000;
+const readyFailuresMax = 2;
 /** ffmpeg reloads the playlist about once a target duration: none parsed for this many target
  *  durations (at least 6 s) means the node does not answer (a balancer's health check, e.g. 3
  *  failed checks a second apart plus the request's own timeout, would have taken it out). */
@@ -112,13 +117,32 @@ function watch(target: ChaosTarget, node: ChaosNode, stream: string, hangMs: num
     const hangTimer = setInterval(() => {
       if (Date.now() - heardMs > hangMs) end(`no playlist answered for ${hangMs} ms (${lastLine})`);
     }, 500);
+    let readyFailures = 0;
+    const readyTimer = setInterval(() => {
+      void readyProblem(node).then((problem) => {
+        readyFailures = problem === null ? 0 : readyFailures + 1;
+        if (readyFailures >= readyFailuresMax) end(`the balancer took ${node.name} out: /api/v1/ready ${problem}`);
+      });
+    }, readyCheckMs);
     const onAbort = () => end('observer stopped');
     signal.addEventListener('abort', onAbort, { once: true });
     child.once('error', (err) => end(`ffmpeg: ${err.message}`));
     child.once('close', (code, sig) => {
       clearInterval(hangTimer);
+      clearInterval(readyTimer);
       signal.removeEventListener('abort', onAbort);
       resolve(ending ?? `ffmpeg exited (${code ?? sig}): ${lastLine}`);
     });
   });
+}
+
+/** Null when the node answers ready; otherwise what went wrong. Never throws. */
+async function readyProblem(node: ChaosNode): Promise<string | null> {
+  try {
+    const res = await fetch(`${node.httpUrl}/api/v1/ready`, { signal: AbortSignal.timeout(readyCheckMs) });
+    await res.body?.cancel();
+    return res.status === 200 ? null : `answered ${res.status}`;
+  } catch (err) {
+    return `did not answer (${(err as Error).message})`;
+  }
 }

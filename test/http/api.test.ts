@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { NotLeaderError, ReadTimeoutError } from '../../consensus/index.ts';
 import { decodeJoinToken, hashSecret } from '../../node/auth/index.ts';
 import { buildServer } from '../../node/http/index.ts';
+import { notReadyReason } from '../../node/http/routes/health.ts';
 import type { HttpServer } from '../../node/http/index.ts';
 import { apply } from '../../node/state/index.ts';
 import { buildInfo } from '../../node/version.ts';
@@ -32,6 +33,20 @@ test('GET /api/v1/health needs no auth and says what this node is', async () => 
     { ok: true, nodeId: 'p2', name: 'beta', role: 'learner', leaderId: 'p1', term: 7, ...buildInfo() });
   const candidate = new FakeApi('p3', 'gamma', 'candidate');
   assert.equal((await serve(candidate).inject({ method: 'GET', url: '/api/v1/health' })).json<{ role: string }>().role, 'follower');
+});
+
+test('GET /api/v1/ready needs no auth: 200 while the node is in touch with a quorum, 503 with the reason while fenced', async () => {
+  const api = new FakeApi('p1', 'alpha');
+  const app = serve(api);
+  const ready = await app.inject({ method: 'GET', url: '/api/v1/ready' });
+  assert.equal(ready.statusCode, 200);
+  assert.equal(ready.headers['cache-control'], 'no-store');
+  assert.deepEqual(ready.json(), { ready: true, nodeId: 'p1', name: 'alpha' });
+  Object.assign(api, { fenced: () => true });
+  const fenced = await app.inject({ method: 'GET', url: '/api/v1/ready' });
+  assert.equal(fenced.statusCode, 503);
+  assert.equal(fenced.headers['cache-control'], 'no-store');
+  assert.deepEqual(fenced.json(), { ready: false, nodeId: 'p1', name: 'alpha', reason: notReadyReason });
 });
 
 test('auth: missing, malformed, unknown and wrong tokens get 401 with a clear message', async () => {

@@ -13,7 +13,7 @@ import { bearer, closeAll, login, serve, teamApi } from './team.ts';
 
 after(closeAll);
 
-const publicRoutes = new Set(['GET /api/v1/health', 'HEAD /api/v1/health', 'POST /api/v1/login', 'POST /api/v1/logout']);
+const publicRoutes = new Set(['GET /api/v1/health', 'HEAD /api/v1/health', 'GET /api/v1/ready', 'HEAD /api/v1/ready', 'POST /api/v1/login', 'POST /api/v1/logout']);
 const adminRoutes = new Set([
   'GET /api/v1/users', 'HEAD /api/v1/users', 'POST /api/v1/users', 'PATCH /api/v1/users/:name', 'DELETE /api/v1/users/:name',
   'GET /api/v1/api-tokens', 'HEAD /api/v1/api-tokens', 'POST /api/v1/api-tokens', 'DELETE /api/v1/api-tokens/:id',

@@ -1,4 +1,9 @@
-// GET /api/v1/health: no auth; what this node is in the cluster, from its own view.
+// GET /api/v1/health: no auth; what this node is in the cluster, from its own view. Always 200
+// while the process answers (liveness).
+// GET /api/v1/ready: no auth; 200 while this node can serve viewers live segments, 503 while it
+// is fenced (cut off from a quorum, woken from a pause, or starting and not caught up yet): its
+// playlists then stand still. Made for a load balancer's health check, so viewers move to a node
+// that plays on instead of waiting out a partition.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 
@@ -18,7 +23,23 @@ const HealthBody = Type.Object({
   commit: Type.String(),
 });
 
+const ReadyBody = Type.Object({
+  ready: Type.Boolean(),
+  nodeId: Type.String(),
+  name: Type.String(),
+  /** Why not, when not ready. */
+  reason: Type.Optional(Type.String()),
+});
+
+export const notReadyReason = 'fenced: this node has not been in touch with a quorum of the cluster recently (a partition, a pause, or still starting); its playlists stand still';
+
 export const healthRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = async (app, { api }) => {
+  app.get('/api/v1/ready', { config: { public: true }, schema: { response: { 200: ReadyBody, 503: ReadyBody } } }, async (_request, reply) => {
+    const base = { nodeId: api.nodeId, name: api.name };
+    void reply.header('cache-control', 'no-store');
+    if (api.fenced?.() !== true) return { ready: true, ...base };
+    return reply.code(503).send({ ready: false, ...base, reason: notReadyReason });
+  });
   app.get('/api/v1/health', { config: { public: true }, schema: { response: { 200: HealthBody, ...errorResponses } } }, async () => {
     const raft = api.raftStatus();
     const { version, commit } = buildInfo();
