@@ -4,6 +4,7 @@
 // taken on a view that is a little old is refused, not harmful; the next round decides afresh.
 import { NotLeaderError, ProposalDroppedError } from '../../consensus/core/index.ts';
 import type { NodeId } from '../../consensus/core/index.ts';
+import { maxStreamItems } from '../gossip/report.ts';
 import type { GatewayFigures } from '../gossip/report.ts';
 import type { ApplyResult, ClusterState, Command, NodeId as Id, StreamRecord } from '../state/index.ts';
 import { rebalance, resolvePolicy } from '../placement/index.ts';
@@ -176,13 +177,16 @@ export class StreamsLoop {
     }
   }
 
-  /** Active workers that report their stream's ffmpeg as not running (a worker that reports
-   *  nothing of it is not counted: its report may have been cut at maxStreamItems). */
+  /** Active workers that report their stream's ffmpeg as not running, or report streams without
+   *  it (a worker that fenced itself stopped its ffmpeg; a report cut at maxStreamItems, or none
+   *  yet, says nothing). */
   #noteNotRunning(state: ClusterState, members: (id: Id) => MemberFigures, monoMs: number): void {
     for (const [streamId, a] of Object.entries(state.assignments)) {
-      const status = members(a.nodeId).streams.find((f) => f.id === streamId)?.status;
+      const m = members(a.nodeId);
+      const figures = m.streams.find((f) => f.id === streamId);
+      const notRunning = figures === undefined ? m.host !== null && m.streams.length < maxStreamItems : figures.status !== 'running';
       const seen = this.#notRunning.get(streamId);
-      if (status === undefined || status === 'running') this.#notRunning.delete(streamId);
+      if (!notRunning) this.#notRunning.delete(streamId);
       else if (seen?.nodeId !== a.nodeId || seen.epoch !== a.epoch) this.#notRunning.set(streamId, { nodeId: a.nodeId, epoch: a.epoch, sinceMs: monoMs });
     }
     for (const streamId of this.#notRunning.keys()) if (!Object.hasOwn(state.assignments, streamId)) this.#notRunning.delete(streamId);

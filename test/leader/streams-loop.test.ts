@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import type { HostFigures } from '../../node/gossip/report.ts';
 import { StreamsLoop } from '../../node/leader/streams-loop.ts';
 import { apply, emptyState } from '../../node/state/index.ts';
 import type { ClusterState, Command, NodeRecord } from '../../node/state/index.ts';
@@ -76,6 +77,38 @@ test('an active worker whose ffmpeg reports not running for 1.5 s, with a ready 
   await loop.round();
   assert.equal(seals(), 0, 'not before 1.5 s of its own');
   nowMs = 3_600;
+  await loop.round();
+  assert.equal(seals(), 1);
+});
+
+test('an active worker that reports streams without this one (it fenced itself and stopped ffmpeg) counts as not running; one with no report yet does not', async () => {
+  let state = cluster();
+  state = apply(state, { type: 'SetNextWorker', atMs: 0, streamId: 's', nodeId: 'c' }).state;
+  let nowMs = 0;
+  let reported = false;
+  const host: HostFigures = { cpuPct: 1, load1: 0, load5: 0, load15: 0, memUsedBytes: 1, memTotalBytes: 2, memPct: 50, netRxBytesPerS: 0, netTxBytesPerS: 0, diskFreeBytes: 1, rssBytes: 1 };
+  const proposed: Command[] = [];
+  const loop = new StreamsLoop({
+    selfId: 'a', isLeader: () => true, state: () => state,
+    members: (id) => (id === 'c'
+      ? { health: 'alive', host, streams: [{ id: 's', status: 'running', lastSegment: 9 }] }
+      : { health: 'alive', host: id === 'b' && reported ? host : null, streams: [] }),
+    gatewayFigures: () => [],
+    msSinceHeardFrom: () => 0, monotonicMs: () => nowMs,
+    propose: async (command) => {
+      proposed.push(command);
+      return { ok: true };
+    },
+    log: () => undefined,
+  });
+  const seals = () => proposed.filter((c) => c.type === 'SealStream').length;
+  await loop.round();
+  nowMs = 5_000;
+  await loop.round();
+  assert.equal(seals(), 0, 'no report from the worker yet: nothing is known');
+  reported = true;
+  await loop.round();
+  nowMs = 6_600;
   await loop.round();
   assert.equal(seals(), 1);
 });
