@@ -45,7 +45,10 @@ export class WorkerPlaylistError extends Error {
 export function parseWorkerPlaylist(text: string): WorkerPlaylist {
   if (text.length > workerPlaylistCharsMax) throw new WorkerPlaylistError(`the worker playlist has ${text.length} characters, more than ${workerPlaylistCharsMax}: is this an HLS media playlist?`);
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  if (!body.startsWith('#EXTM3U')) throw new WorkerPlaylistError('the worker playlist does not start with #EXTM3U');
+  if (!body.startsWith('#EXTM3U')) {
+    const start = body.length === 0 ? 'it is empty' : `it starts with ${JSON.stringify(body.slice(0, 40))}`;
+    throw new WorkerPlaylistError(`the worker playlist does not start with #EXTM3U (${start})`);
+  }
   let mediaSequence = 0;
   let targetDurationS: number | null = null;
   let ended = false;
