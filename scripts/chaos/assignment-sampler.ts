@@ -19,6 +19,7 @@ interface StreamView {
   readonly nodeId: string | null;
   readonly epoch: number | null;
   readonly standbyNodeId: string | null;
+  readonly standbyEpoch?: number | null;
 }
 
 export function startAssignmentSampler(target: ChaosTarget, outDir: string): Observer {
@@ -53,7 +54,7 @@ export function startAssignmentSampler(target: ChaosTarget, outDir: string): Obs
       const views = (JSON.parse(a.body) as StreamView[]).filter((s) => ours.has(s.id));
       if (views.some((s) => (s.nodeId !== null && !names.has(s.nodeId)) || (s.standbyNodeId !== null && !names.has(s.standbyNodeId)))) await refreshNames(i);
       const streams: Record<string, StreamAssignment> = {};
-      for (const s of views) streams[s.id] = { nodeId: nameOf(s.nodeId), epoch: s.epoch, standby: nameOf(s.standbyNodeId), status: s.status };
+      for (const s of views) streams[s.id] = { nodeId: nameOf(s.nodeId), epoch: s.epoch, standby: nameOf(s.standbyNodeId), standbyEpoch: s.standbyEpoch ?? null, status: s.status };
       const key = JSON.stringify(Object.entries(streams).sort(([x], [y]) => x.localeCompare(y)));
       if (key !== lastKey) {
         out.write({ atMs: a.endMs, prevAtMs: lastAtMs, via: target.nodes[i]!.name, streams });

@@ -12,10 +12,9 @@
 // state is known to have lasted from its record's time to the next record's `prevAtMs`.
 //
 // The rule: an assignment of stream S names process (node N, S, epoch E) when N is its active
-// worker with epoch E, or N is its standby and E is above the active epoch (the API does not
-// show the standby's own epoch; a standby runs with the epoch it will take over with, which is
-// above the active one: so a standby replaced by another on the same node before any switch
-// cannot be told apart; GET /api/v1/streams would need the standby's epoch for that). A process
+// worker with epoch E, or N is its standby with epoch E (GET /api/v1/streams standbyEpoch; in
+// records of runs from before that field, any epoch above the active one, which cannot tell a
+// standby replaced by another on the same node before any switch). A process
 // is stale while it runs and the assignment in force (the newest record) does not name it; its
 // stale run is the total such time, with interval ends at sample times. That includes the short
 // time between a new worker's start and the first sample showing its commit: inside the slack.
@@ -51,6 +50,8 @@ export interface StreamAssignment {
   readonly nodeId: string | null;
   readonly epoch: number | null;
   readonly standby: string | null;
+  /** The standby's epoch (GET /api/v1/streams standbyEpoch); absent in records of older runs. */
+  readonly standbyEpoch?: number | null;
   readonly status: string;
 }
 
@@ -100,7 +101,9 @@ export function isRunningState(state: string): boolean {
 /** True when assignment `a` (undefined: the stream has none) names process p. */
 export function names(a: StreamAssignment | undefined, p: Pick<ChannelProcess, 'node' | 'epoch'>): boolean {
   if (a === undefined || a.epoch === null) return false;
-  return (p.node === a.nodeId && p.epoch === a.epoch) || (p.node === a.standby && p.epoch > a.epoch);
+  if (p.node === a.nodeId && p.epoch === a.epoch) return true;
+  if (p.node !== a.standby) return false;
+  return a.standbyEpoch === undefined || a.standbyEpoch === null ? p.epoch > a.epoch : p.epoch === a.standbyEpoch;
 }
 
 interface Instance {

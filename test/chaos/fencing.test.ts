@@ -45,6 +45,9 @@ test('an assignment names its active worker in its epoch and its standby above i
   assert.equal(names(a, { node: 'n3', epoch: 6 }), false);
   assert.equal(names(undefined, { node: 'n1', epoch: 5 }), false);
   assert.equal(names({ nodeId: null, epoch: null, standby: null, status: 'unplaced' }, { node: 'n1', epoch: 5 }), false);
+  const known: StreamAssignment = { ...a, standbyEpoch: 9 };
+  assert.equal(names(known, { node: 'n2', epoch: 9 }), true, 'the standby in its own epoch');
+  assert.equal(names(known, { node: 'n2', epoch: 6 }), false, 'a standby replaced on the same node (its older epoch)');
 });
 
 test('the bound is fenceAfterMs plus two sampling periods and a second', () => {

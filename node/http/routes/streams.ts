@@ -58,6 +58,8 @@ export const StreamView = Type.Object({
   bitrateKbps: Type.Union([Type.Number(), Type.Null()]),
   restarts: Type.Integer(),
   standbyNodeId: Type.Union([Type.String(), Type.Null()]),
+  /** The epoch the standby runs with (the one it takes over with at a switch). */
+  standbyEpoch: Type.Union([Type.Integer(), Type.Null()]),
   url: Type.String({ description: 'the stable playlist path on every node' }),
   config: Type.Unknown(),
 });
@@ -86,6 +88,7 @@ export function streamView(api: Pick<ClusterApi, 'streamFigures'>, state: Cluste
     bitrateKbps: figures?.inKbps ?? figures?.outKbps ?? null,
     restarts: figures?.restarts ?? 0,
     standbyNodeId: a?.next?.nodeId ?? null,
+    standbyEpoch: a?.next?.epoch ?? null,
     url: `/live/${stream.id}/index.m3u8`,
     config: configFor(stream, role),
   };
