@@ -4,6 +4,7 @@ import { test } from 'node:test';
 
 import type { HostFigures } from '../../node/gossip/report.ts';
 import { StreamsLoop } from '../../node/leader/streams-loop.ts';
+import type { StreamsLoopComponents } from '../../node/leader/streams-loop.ts';
 import { apply, emptyState } from '../../node/state/index.ts';
 import type { ClusterState, Command, NodeRecord } from '../../node/state/index.ts';
 
@@ -22,93 +23,73 @@ function cluster(): ClusterState {
   return state;
 }
 
-test('a worker the leader has not heard from over Raft for 2 s loses its stream, though gossip calls it alive; a new leader waits 2 s of its own first', async () => {
-  const state = cluster();
+/** A leader's loop over `state()` and `members`, on a clock the test sets (`at(ms)`), that
+ *  records what it proposes. */
+function leaderLoop(state: () => ClusterState, members: StreamsLoopComponents['members'], msSinceHeardFrom: (id: string) => number = () => 0) {
   let nowMs = 0;
   const proposed: Command[] = [];
   const loop = new StreamsLoop({
-    selfId: 'a', isLeader: () => true, state: () => state,
-    members: () => ({ health: 'alive', host: null, streams: [] }), gatewayFigures: () => [],
-    msSinceHeardFrom: (id) => (id === 'b' ? 60_000 : 0), monotonicMs: () => nowMs,
+    selfId: 'a', isLeader: () => true, state, members, gatewayFigures: () => [], msSinceHeardFrom, monotonicMs: () => nowMs,
     propose: async (command) => {
       proposed.push(command);
       return { ok: true };
     },
     log: () => undefined,
   });
-  await loop.round();
-  nowMs = 1_900;
-  await loop.round();
-  assert.deepEqual(proposed.filter((c) => c.type === 'SealStream'), [], 'not before this leader has had 2 s to hear from it');
-  nowMs = 2_100;
-  await loop.round();
-  assert.deepEqual(proposed.filter((c) => c.type === 'SealStream').map((c) => c.type === 'SealStream' && c.streamId), ['s']);
+  return {
+    /** One round at `ms`. */
+    at: (ms: number) => {
+      nowMs = ms;
+      return loop.round();
+    },
+    sealed: () => proposed.flatMap((c) => (c.type === 'SealStream' ? [c.streamId] : [])),
+  };
+}
+
+function withStandbyOnC(): ClusterState {
+  return apply(cluster(), { type: 'SetNextWorker', atMs: 0, streamId: 's', nodeId: 'c' }).state;
+}
+
+test('a worker the leader has not heard from over Raft for 2 s loses its stream, though gossip calls it alive; a new leader waits 2 s of its own first', async () => {
+  const state = cluster();
+  const leader = leaderLoop(() => state, () => ({ health: 'alive', host: null, streams: [] }), (id) => (id === 'b' ? 60_000 : 0));
+  await leader.at(0);
+  await leader.at(1_900);
+  assert.deepEqual(leader.sealed(), [], 'not before this leader has had 2 s to hear from it');
+  await leader.at(2_100);
+  assert.deepEqual(leader.sealed(), ['s']);
 });
 
 test('an active worker whose ffmpeg reports not running for 1.5 s, with a ready standby, loses the stream to it', async () => {
-  let state = cluster();
-  state = apply(state, { type: 'SetNextWorker', atMs: 0, streamId: 's', nodeId: 'c' }).state;
-  let nowMs = 0;
+  const state = withStandbyOnC();
   let activeStatus: 'running' | 'restarting' = 'restarting';
-  const proposed: Command[] = [];
-  const loop = new StreamsLoop({
-    selfId: 'a', isLeader: () => true, state: () => state,
-    members: (id) => ({
-      health: 'alive', host: null,
-      streams: id === 'b' ? [{ id: 's', status: activeStatus }] : id === 'c' ? [{ id: 's', status: 'running', lastSegment: 9 }] : [],
-    }),
-    gatewayFigures: () => [],
-    msSinceHeardFrom: () => 0, monotonicMs: () => nowMs,
-    propose: async (command) => {
-      proposed.push(command);
-      return { ok: true };
-    },
-    log: () => undefined,
-  });
-  const seals = () => proposed.filter((c) => c.type === 'SealStream').length;
-  await loop.round();
-  nowMs = 1_000;
+  const leader = leaderLoop(() => state, (id) => ({
+    health: 'alive', host: null,
+    streams: id === 'b' ? [{ id: 's', status: activeStatus }] : id === 'c' ? [{ id: 's', status: 'running', lastSegment: 9 }] : [],
+  }));
+  await leader.at(0);
   activeStatus = 'running'; // it came back: the count starts again
-  await loop.round();
+  await leader.at(1_000);
   activeStatus = 'restarting';
-  nowMs = 2_000;
-  await loop.round();
-  nowMs = 3_400;
-  await loop.round();
-  assert.equal(seals(), 0, 'not before 1.5 s of its own');
-  nowMs = 3_600;
-  await loop.round();
-  assert.equal(seals(), 1);
+  await leader.at(2_000);
+  await leader.at(3_400);
+  assert.deepEqual(leader.sealed(), [], 'not before 1.5 s of its own');
+  await leader.at(3_600);
+  assert.deepEqual(leader.sealed(), ['s']);
 });
 
 test('an active worker that reports streams without this one (it fenced itself and stopped ffmpeg) counts as not running; one with no report yet does not', async () => {
-  let state = cluster();
-  state = apply(state, { type: 'SetNextWorker', atMs: 0, streamId: 's', nodeId: 'c' }).state;
-  let nowMs = 0;
+  const state = withStandbyOnC();
   let reported = false;
   const host: HostFigures = { cpuPct: 1, load1: 0, load5: 0, load15: 0, memUsedBytes: 1, memTotalBytes: 2, memPct: 50, netRxBytesPerS: 0, netTxBytesPerS: 0, diskFreeBytes: 1, rssBytes: 1 };
-  const proposed: Command[] = [];
-  const loop = new StreamsLoop({
-    selfId: 'a', isLeader: () => true, state: () => state,
-    members: (id) => (id === 'c'
-      ? { health: 'alive', host, streams: [{ id: 's', status: 'running', lastSegment: 9 }] }
-      : { health: 'alive', host: id === 'b' && reported ? host : null, streams: [] }),
-    gatewayFigures: () => [],
-    msSinceHeardFrom: () => 0, monotonicMs: () => nowMs,
-    propose: async (command) => {
-      proposed.push(command);
-      return { ok: true };
-    },
-    log: () => undefined,
-  });
-  const seals = () => proposed.filter((c) => c.type === 'SealStream').length;
-  await loop.round();
-  nowMs = 5_000;
-  await loop.round();
-  assert.equal(seals(), 0, 'no report from the worker yet: nothing is known');
+  const leader = leaderLoop(() => state, (id) => (id === 'c'
+    ? { health: 'alive', host, streams: [{ id: 's', status: 'running', lastSegment: 9 }] }
+    : { health: 'alive', host: id === 'b' && reported ? host : null, streams: [] }));
+  await leader.at(0);
+  await leader.at(5_000);
+  assert.deepEqual(leader.sealed(), [], 'no report from the worker yet: nothing is known');
   reported = true;
-  await loop.round();
-  nowMs = 6_600;
-  await loop.round();
-  assert.equal(seals(), 1);
+  await leader.at(5_000);
+  await leader.at(6_600);
+  assert.deepEqual(leader.sealed(), ['s']);
 });
