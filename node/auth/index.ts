@@ -8,5 +8,5 @@ export { decodeJoinToken, encodeJoinToken, joinTokenFormatVersion, joinTokenLeng
 export type { JoinTokenPayload, NewJoinSecret } from './join-token.ts';
 export { dummyPasswordHash, generatePassword, generatedPasswordLength, hashPassword, verifyPassword } from './password.ts';
 export { hashSecret, newSecret, newTokenId, sameHash } from './secrets.ts';
-export { cookieValue, credentialOf, sessionCookieName, sessionKeyFrom, sessionTtlMs, signSession, verifySession } from './session.ts';
+export { cookieValue, credentialOf, newSessionId, sessionCookieName, sessionKeyFrom, sessionTtlMs, signSession, verifySession } from './session.ts';
 export type { Session } from './session.ts';

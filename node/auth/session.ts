@@ -1,11 +1,12 @@
 // Dashboard sessions: a signed, expiring cookie value that every node can check without shared
-// session storage: `s1.<base64url JSON {u, r, exp, h}>.<base64url HMAC-SHA256>`, signed with a key
+// session storage: `s1.<base64url JSON {u, r, exp, h, s}>.<base64url HMAC-SHA256>`, signed with a key
 // every member derives from the cluster's secret (so a restart or another node accepts it, and
 // nothing else can make one). `h` fingerprints the password hash the user had at login, so
 // changing the password ends every session of theirs; deleting the user does too (the API looks
-// the user up on every request, and takes the role from the state, not from `r`). Logging out
-// clears the cookie; a stolen one otherwise lasts until `exp`.
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+// the user up on every request, and takes the role from the state, not from `r`). `s` is the
+// session's random id: logging out clears the cookie and revokes the id cluster-wide
+// (RevokeSession, kept in the state until `exp`), so a copy of the cookie is refused too.
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 import { isRole } from '../state/index.ts';
 import type { Role } from '../state/index.ts';
@@ -21,6 +22,13 @@ export interface Session {
   readonly expiresAtMs: number;
   /** credentialOf(the user's password hash) at login; absent in cookies made before it existed. */
   readonly credential?: string;
+  /** The session's id (newSessionId()), what a logout revokes; absent in older cookies. */
+  readonly id?: string;
+}
+
+/** A new session's id: 16 random bytes, base64url. */
+export function newSessionId(): string {
+  return randomBytes(16).toString('base64url');
 }
 
 /** A short fingerprint of a password hash (not reversible to it, and the hash is salted anyway). */
@@ -33,7 +41,10 @@ function mac(key: string, payload: string): string {
 }
 
 export function signSession(session: Session, key: string): string {
-  const payload = Buffer.from(JSON.stringify({ u: session.user, r: session.role, exp: session.expiresAtMs, ...(session.credential === undefined ? {} : { h: session.credential }) })).toString('base64url');
+  const payload = Buffer.from(JSON.stringify({
+    u: session.user, r: session.role, exp: session.expiresAtMs,
+    ...(session.credential === undefined ? {} : { h: session.credential }), ...(session.id === undefined ? {} : { s: session.id }),
+  })).toString('base64url');
   return `${version}.${payload}.${mac(key, payload)}`;
 }
 
@@ -44,17 +55,17 @@ export function verifySession(value: string, key: string, nowMs: number): { ok: 
   const expected = Buffer.from(mac(key, payload));
   const given = Buffer.from(sig);
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) return { ok: false, reason: 'the session cookie is not valid for this cluster: log in again' };
-  let data: { u?: unknown; r?: unknown; exp?: unknown; h?: unknown };
+  let data: { u?: unknown; r?: unknown; exp?: unknown; h?: unknown; s?: unknown };
   try {
     data = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as typeof data;
   } catch {
     return { ok: false, reason: 'the session cookie is malformed: log in again' };
   }
-  if (typeof data.u !== 'string' || !isRole(data.r) || typeof data.exp !== 'number' || (data.h !== undefined && typeof data.h !== 'string')) {
+  if (typeof data.u !== 'string' || !isRole(data.r) || typeof data.exp !== 'number' || (data.h !== undefined && typeof data.h !== 'string') || (data.s !== undefined && (typeof data.s !== 'string' || data.s.length === 0 || data.s.length > 64))) {
     return { ok: false, reason: 'the session cookie is malformed: log in again' };
   }
   if (data.exp <= nowMs) return { ok: false, reason: 'the session has expired: log in again' };
-  return { ok: true, session: { user: data.u, role: data.r, expiresAtMs: data.exp, ...(data.h === undefined ? {} : { credential: data.h }) } };
+  return { ok: true, session: { user: data.u, role: data.r, expiresAtMs: data.exp, ...(data.h === undefined ? {} : { credential: data.h }), ...(data.s === undefined ? {} : { id: data.s }) } };
 }
 
 /** The key sessions are signed with, from the cluster's internal secret. */

@@ -92,6 +92,9 @@ async function authenticate(api: AuthApi, request: FastifyRequest): Promise<Prin
     if (checked.session.credential !== undefined && checked.session.credential !== credentialOf(user.passwordHash)) {
       throw new UnauthorizedError(`the password of ${user.name} was changed: log in again`);
     }
+    if (checked.session.id !== undefined && Object.hasOwn(api.state().revokedSessions, checked.session.id)) {
+      throw new UnauthorizedError('this session was ended by logging out: log in again');
+    }
     return { user: user.name, role: user.role, via: 'session', tokenId: null };
   }
   return tokenPrincipal(api, header);

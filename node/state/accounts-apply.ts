@@ -9,6 +9,8 @@ import type { ApiTokenRecord, ApplyResult, ClusterState, Command, Role, UserReco
 export const usersMax = 1000;
 /** Most API tokens the cluster keeps, all users together. */
 export const apiTokensMax = 1000;
+/** Most sessions kept revoked at once (each only until it would have expired: 12 h). */
+export const revokedSessionsMax = 10_000;
 /** User names: letters, digits and . _ @ - (an e-mail address fits), starting with a letter or digit. */
 export const userNamePattern = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 export const apiTokenNameLengthMax = 64;
@@ -122,4 +124,14 @@ export function deleteApiToken(state: ClusterState, c: Of<'DeleteApiToken'>): Ap
 /** The user's API tokens, oldest first. */
 export function tokensOf(state: ClusterState, user: string): ApiTokenRecord[] {
   return Object.values(state.apiTokens).filter((t) => t.user === user).sort((a, b) => a.createdAtMs - b.createdAtMs || (a.id < b.id ? -1 : 1));
+}
+
+/** A logout: the session is refused until it would have expired; expired ones are dropped. */
+export function revokeSession(state: ClusterState, c: Of<'RevokeSession'>): Applied {
+  const live = withoutEntries(state.revokedSessions, (_id, expiresAtMs) => expiresAtMs <= c.atMs);
+  if (c.expiresAtMs <= c.atMs) return { state: { ...state, revokedSessions: live }, result: ok };
+  if (own(live, c.sessionId) === undefined && Object.keys(live).length >= revokedSessionsMax) {
+    return refuse(state, `${revokedSessionsMax} sessions are revoked already, the most the cluster keeps: this one stays valid until it expires (change the password to end every session of ${c.user})`);
+  }
+  return { state: { ...state, revokedSessions: withEntry(live, c.sessionId, c.expiresAtMs) }, result: ok };
 }

@@ -4,7 +4,7 @@
 // with an actor (a change made through the API) is first checked against the actor's role in
 // this state, and once accepted is recorded in the audit log in the same step.
 import * as accounts from './accounts-apply.ts';
-import { auditEntryOf, loginEntryOf, withAuditEntry } from './audit.ts';
+import { auditEntryOf, loginEntryOf, logoutEntryOf, withAuditEntry } from './audit.ts';
 import { UnknownCommandError } from './errors.ts';
 import { joinTokenProblem } from './join.ts';
 import { groupsProblem, nameProblem } from './names.ts';
@@ -83,6 +83,10 @@ function applyCommand(state: ClusterState, command: BareCommand): Applied {
     case 'CreateApiToken': return accounts.createApiToken(state, command);
     case 'DeleteApiToken': return accounts.deleteApiToken(state, command);
     case 'RecordLogin': return { state: withAuditEntry(state, loginEntryOf(command)), result: ok };
+    case 'RevokeSession': {
+      const revoked = accounts.revokeSession(state, command);
+      return revoked.result.ok ? { state: withAuditEntry(revoked.state, logoutEntryOf(state, command)), result: ok } : revoked;
+    }
     default: throw new UnknownCommandError((command as { type?: unknown }).type);
   }
 }

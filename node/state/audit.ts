@@ -54,6 +54,12 @@ export function loginEntryOf(c: Of<'RecordLogin'>): Omit<AuditEntry, 'id'> {
   };
 }
 
+/** The entry for a logout (the session it ended is refused from then on). */
+export function logoutEntryOf(before: ClusterState, c: Of<'RevokeSession'>): Omit<AuditEntry, 'id'> {
+  const role = own(before.users, c.user)?.role ?? null;
+  return { atMs: c.atMs, user: c.user, role, via: 'session', tokenId: null, action: 'Logout', target: c.user, summary: 'logged out (the session is refused from now on)' };
+}
+
 /** What `command` acts on and a short account of it, from the state before it applied. */
 export function describeChange(before: ClusterState, command: BareCommand): { target: string; summary: string } {
   const nodeName = (id: string) => own(before.nodes, id)?.name ?? id;
@@ -117,6 +123,7 @@ export function describeChange(before: ClusterState, command: BareCommand): { ta
     case 'AssignStream': case 'SetNextWorker': case 'SealStream': case 'SwitchStream': case 'UnassignStream':
       return { target: command.streamId, summary: `${command.type} ${command.streamId}` };
     case 'RecordLogin': return { target: command.user, summary: loginEntryOf(command).summary };
+    case 'RevokeSession': return { target: command.user, summary: logoutEntryOf(before, command).summary };
   }
 }
 

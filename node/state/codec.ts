@@ -3,7 +3,7 @@
 import { Compile } from 'typebox/compile';
 import type { TLocalizedValidationError } from 'typebox/error';
 
-import { emptyAudit, emptyChannels, emptyLines } from './state.ts';
+import { emptyAudit, emptyChannels, emptyLines, emptyRevokedSessions } from './state.ts';
 import { auditEntries, auditPageSize } from './audit.ts';
 import { CorruptCommandError, CorruptSnapshotError, InvalidCommandError, UnknownCommandError } from './errors.ts';
 import { commandSchemas, ClusterStateSchema } from './schema.ts';
@@ -51,7 +51,14 @@ export function decodeCommand(bytes: Uint8Array, index?: number): Command {
 
 /** The whole state as snapshot bytes. */
 export function encodeState(state: ClusterState): Uint8Array {
-  return encoder.encode(JSON.stringify({ v: snapshotFormatVersion, state: withoutUnsetFloatingAddress(state) }));
+  return encoder.encode(JSON.stringify({ v: snapshotFormatVersion, state: withoutEmptyRevokedSessions(withoutUnsetFloatingAddress(state)) }));
+}
+
+/** No session revoked: the table is left out, as versions before it wrote the state. */
+function withoutEmptyRevokedSessions(state: ClusterState): ClusterState {
+  if (Object.keys(state.revokedSessions).length > 0) return state;
+  const { revokedSessions: _none, ...older } = state;
+  return older as ClusterState;
 }
 
 /** A cluster with no floating address writes its settings as versions before it did, so a node
@@ -79,6 +86,8 @@ export function decodeState(bytes: Uint8Array): ClusterState {
   if (typeof state === 'object' && state !== null && !('lines' in state)) state = { ...emptyLines, ...state };
   // Snapshots from before the audit log have none.
   if (typeof state === 'object' && state !== null && !('audit' in state)) state = { ...emptyAudit, ...state };
+  // Snapshots from before replicated logouts, or with none revoked, have no such table.
+  if (typeof state === 'object' && state !== null && !('revokedSessions' in state)) state = { ...emptyRevokedSessions, ...state };
   // Snapshots from before the floating address have no such settings: none.
   const settings = (state as { settings?: unknown } | null)?.settings;
   if (typeof settings === 'object' && settings !== null && !('floatingAddress' in settings)) {

@@ -25,7 +25,7 @@ export {
   hlsProblem, policyProblem, profileProblem, serviceProblem, slugPattern, slugProblem, sourceProblem, sourceUrlProblem, sourcesMax, streamProblem,
 } from './stream-rules.ts';
 export { defaultNodeAdmin, weightMax } from './streams-apply.ts';
-export { adminCount, apiTokenNameLengthMax, apiTokenNameProblem, apiTokensMax, tokensOf, userNamePattern, userProblem, usersMax } from './accounts-apply.ts';
+export { adminCount, apiTokenNameLengthMax, apiTokenNameProblem, apiTokensMax, revokedSessionsMax, tokensOf, userNamePattern, userProblem, usersMax } from './accounts-apply.ts';
 export { auditEntries, auditEntriesMax, auditPageSize, auditSummaryLengthMax, describeChange, queryAudit } from './audit.ts';
 export type { AuditFilter } from './audit.ts';
 export { actorRole, commandRole, isRole, lowerRole, roleAtLeast, roleProblem, roles } from './roles.ts';

@@ -14,7 +14,7 @@ export const roles: readonly Role[] = ['read-only', 'operator', 'admin'];
 const commandRoles: Readonly<Record<BareCommand['type'], Role>> = {
   InitCluster: 'admin', JoinNode: 'admin', UpdateNodeAddrs: 'admin',
   CreateJoinToken: 'admin', RemoveNode: 'admin', UpdateSettings: 'admin',
-  CreateUser: 'admin', UpdateUser: 'admin', DeleteUser: 'admin', CreateApiToken: 'admin', DeleteApiToken: 'admin', RecordLogin: 'admin',
+  CreateUser: 'admin', UpdateUser: 'admin', DeleteUser: 'admin', CreateApiToken: 'admin', DeleteApiToken: 'admin', RecordLogin: 'admin', RevokeSession: 'admin',
   AssignStream: 'admin', SetNextWorker: 'admin', SealStream: 'admin', SwitchStream: 'admin', UnassignStream: 'admin',
   SetNodeEnabled: 'operator', SetNodeAdmin: 'operator',
   CreateStream: 'operator', UpdateStream: 'operator', DeleteStream: 'operator',

@@ -21,6 +21,8 @@ const Text = Type.String({ maxLength: textLengthMax });
 const Url = Type.String({ maxLength: urlLengthMax });
 const Hash = Type.String({ pattern: '^[0-9a-f]{64}$' });
 const Ms = Type.Integer({ minimum: 0 });
+/** A dashboard session's id (node/auth/session.ts: 16 random bytes, base64url). */
+const SessionId = Type.String({ minLength: 1, maxLength: 64 });
 const Groups = Type.Array(Text, { maxItems: groupsMax });
 const closed = { additionalProperties: false } as const;
 
@@ -131,6 +133,7 @@ export const commandSchemas = {
   RecordLogin: command('RecordLogin', {
     user: Id, role: Type.Union([RoleSchema, Type.Null()]), ok: Type.Boolean(), from: Type.String({ maxLength: 64 }), unrecorded: Type.Integer({ minimum: 0 }),
   }),
+  RevokeSession: command('RevokeSession', { sessionId: SessionId, user: Id, expiresAtMs: Ms }),
 } as const;
 
 export type CommandType = Command['type'];
@@ -153,6 +156,7 @@ export const ClusterStateSchema = Type.Object({
   lastEpoch: Epoch,
   lines: Type.Record(Type.String(), LineRecordSchema),
   audit: Type.Array(Type.Array(AuditEntrySchema, { minItems: 1, maxItems: auditPageSize }), { maxItems: Math.ceil(auditEntriesMax / auditPageSize) + 1 }),
+  revokedSessions: Type.Record(Type.String(), Ms),
 }, closed);
 
 function command<const T extends string, const P extends Record<string, TSchema>>(type: T, fields: P) {

@@ -19,9 +19,12 @@ export const emptyLines = { lines: {} } as const satisfies Partial<ClusterState>
 /** The audit log before anything was recorded (also what a snapshot from before it lacks). */
 export const emptyAudit = { audit: [] } as const satisfies Partial<ClusterState>;
 
+/** No session revoked (also what a snapshot from before logouts were replicated lacks). */
+export const emptyRevokedSessions = { revokedSessions: {} } as const satisfies Partial<ClusterState>;
+
 /** The state before InitCluster: no cluster id, no members, default settings. */
 export function emptyState(): ClusterState {
-  return { clusterId: '', nodes: {}, joinTokens: {}, users: {}, apiTokens: {}, settings: defaultSettings, ...emptyChannels, ...emptyLines, ...emptyAudit };
+  return { clusterId: '', nodes: {}, joinTokens: {}, users: {}, apiTokens: {}, settings: defaultSettings, ...emptyChannels, ...emptyLines, ...emptyAudit, ...emptyRevokedSessions };
 }
 
 /** True once InitCluster has been applied. */

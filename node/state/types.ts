@@ -149,6 +149,10 @@ export interface ClusterState {
    *  but the last full): appending copies one page, not the whole log, which every write through
    *  the API does (node/state/audit.ts; auditEntries() flattens). Absent from older snapshots. */
   readonly audit: readonly (readonly AuditEntry[])[];
+  /** Dashboard sessions ended by a logout before they expire: session id -> when it would have
+   *  expired (ms). Dropped once past it. Absent from older snapshots (and from snapshots while
+   *  empty, so a node not yet upgraded still reads them). */
+  readonly revokedSessions: Readonly<Record<string, number>>;
 }
 
 /** A command as the API or the leader builds it; Command adds the optional actor. */
@@ -195,7 +199,10 @@ export type BareCommand =
   | { readonly type: 'CreateApiToken'; readonly atMs: number; readonly token: ApiTokenRecord }
   | { readonly type: 'DeleteApiToken'; readonly atMs: number; readonly id: string }
   /** A dashboard login attempt, for the audit log only. `role`: the user's, null when no such user. */
-  | { readonly type: 'RecordLogin'; readonly atMs: number; readonly user: string; readonly role: Role | null; readonly ok: boolean; readonly from: string; readonly unrecorded: number };
+  | { readonly type: 'RecordLogin'; readonly atMs: number; readonly user: string; readonly role: Role | null; readonly ok: boolean; readonly from: string; readonly unrecorded: number }
+  /** A logout: the session `sessionId` (its cookie's id) of `user` is refused on every node from
+   *  now until `expiresAtMs`, when it would have expired anyway. Recorded in the audit log. */
+  | { readonly type: 'RevokeSession'; readonly atMs: number; readonly sessionId: string; readonly user: string; readonly expiresAtMs: number };
 
 /** What the Raft log carries. `actor` is set by the API (ClusterApi.propose) on every change an
  *  operator makes: apply() then checks the actor's role against the state and records the

@@ -116,16 +116,17 @@ test('session cookies: forged, changed, expired, another cluster\'s, after a pas
   assertRefusal(await get('/api/v1/me', session(value)), 401, /password of carol was changed/);
 });
 
-test('logout clears the cookie; the value itself lasts until it expires (no session store: a documented limit)', async () => {
+test('logout clears the cookie and revokes the session: a copy replayed afterwards is refused; a second logout changes nothing', async () => {
   const cookie = await login(h.app, 'admin');
   const out = await h.app.inject({ method: 'POST', url: '/api/v1/logout', headers: { cookie } });
   assert.equal(out.statusCode, 204);
   assert.match(String(out.headers['set-cookie']), new RegExp(`^${sessionCookieName}=; .*Max-Age=0`));
-  // docs/operations.md and node/auth/session.ts: "Logging out clears the cookie; a stolen one
-  // otherwise lasts until exp". A value copied before the logout is still accepted: revoking it
-  // needs a replicated list of revoked sessions (node/state), reported as work left.
-  const replayed = await get('/api/v1/me', { cookie });
-  assert.equal(replayed.statusCode, 200, 'if this fails, sessions became revocable: update this test and the docs');
+  assertRefusal(await get('/api/v1/me', { cookie }), 401, /ended by logging out: log in again/);
+  const revoked = Object.keys(h.api.state().revokedSessions).length;
+  assert.equal((await h.app.inject({ method: 'POST', url: '/api/v1/logout', headers: { cookie } })).statusCode, 204);
+  assert.equal(Object.keys(h.api.state().revokedSessions).length, revoked, 'replaying the logout adds nothing');
+  // Another session of the same user is not affected.
+  assert.equal((await get('/api/v1/me', { cookie: await login(h.app, 'admin') })).statusCode, 200);
 });
 
 /** The .m3u8 redirect of line `user` for stream number of `streamId`. */

@@ -33,7 +33,35 @@ test('log in, use the cookie for the API, log out', async () => {
   assert.deepEqual(me.json(), { user: 'admin', role: 'admin', via: 'session' });
   assert.equal((await app.inject({ method: 'GET', url: '/api/v1/cluster', headers: { cookie } })).statusCode, 200);
   const logout = await app.inject({ method: 'POST', url: '/api/v1/logout', headers: { cookie } });
+  assert.equal(logout.statusCode, 204);
   assert.match(String(logout.headers['set-cookie']), /ottmesh_session=; .*Max-Age=0/);
+  const replayed = await app.inject({ method: 'GET', url: '/api/v1/me', headers: { cookie } });
+  assert.equal(replayed.statusCode, 401);
+  assert.match(replayed.json<{ message: string }>().message, /ended by logging out/);
+});
+
+test('during a rolling upgrade (a member runs another build) a logout clears the cookie but revokes nothing: an older node would stop on the command', async () => {
+  const { api, app } = await serve();
+  const login = await app.inject({ method: 'POST', url: '/api/v1/login', payload: { username: 'admin', password: 'correct horse' } });
+  const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+  api.current = { ...api.current, nodes: { ...api.current.nodes, p9: { id: 'p9', name: 'old-one', groups: [], addrs: [], httpUrl: 'http://old', enabled: true, joinedAtMs: 0 } } };
+  Object.assign(api, { nodeBuild: (id: string) => (id === 'p9' ? { version: '0.0.1', commit: 'old' } : null) });
+  const logout = await app.inject({ method: 'POST', url: '/api/v1/logout', headers: { cookie } });
+  assert.equal(logout.statusCode, 503);
+  assert.match(String(logout.headers['set-cookie']), /ottmesh_session=; .*Max-Age=0/);
+  assert.match(logout.json<{ message: string }>().message, /not revoked while old-one run\(s\) another build/);
+  assert.equal(api.proposed.filter((c) => c.type === 'RevokeSession').length, 0);
+});
+
+test('a logout the cluster cannot record clears the cookie and says the session is still valid (503)', async () => {
+  const { api, app } = await serve();
+  const login = await app.inject({ method: 'POST', url: '/api/v1/login', payload: { username: 'admin', password: 'correct horse' } });
+  const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+  api.raft = { ...api.raft, role: 'follower', leaderId: null };
+  const logout = await app.inject({ method: 'POST', url: '/api/v1/logout', headers: { cookie } });
+  assert.equal(logout.statusCode, 503);
+  assert.match(String(logout.headers['set-cookie']), /ottmesh_session=; .*Max-Age=0/);
+  assert.match(logout.json<{ message: string }>().message, /could not revoke the session .*log out again/);
 });
 
 test('wrong passwords and unknown users: the same 401; forged and expired cookies refused', async () => {

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { actorRole, apiTokensMax, apply, commandRole, decodeCommand, encodeCommand, lowerRole, roleAtLeast, roleProblem, tokensOf, usersMax } from '../../node/state/index.ts';
+import { actorRole, apiTokensMax, apply, auditEntries, commandRole, decodeCommand, encodeCommand, lowerRole, revokedSessionsMax, roleAtLeast, roleProblem, tokensOf, usersMax } from '../../node/state/index.ts';
 import type { Actor, ApiTokenRecord, ClusterState, Command, Role, UserRecord } from '../../node/state/index.ts';
 import { adminToken, build, hashA, initCommand, t0 } from './fixtures.ts';
 
@@ -157,4 +157,28 @@ test('account commands with an actor round-trip through bytes; a stray field is 
   for (const command of commands) assert.deepEqual(decodeCommand(encodeCommand(command)), command);
   assert.throws(() => encodeCommand({ type: 'DeleteUser', atMs: t0, name: 'bob', actor: { ...adminSession, password: 'x' } } as unknown as Command), /\/actor has unexpected fields: password/);
   assert.throws(() => encodeCommand({ type: 'CreateUser', atMs: t0, user: user('bob', 'root' as Role) }), /CreateUser command: \/user\/role/);
+});
+
+test('RevokeSession: the session is kept revoked until it would have expired, then dropped; each logout is audited', () => {
+  const revoke = (sessionId: string, atMs: number, expiresAtMs: number): Command => ({ type: 'RevokeSession', atMs, sessionId, user: 'bob', expiresAtMs });
+  let state = apply(team(), revoke('s-one', t0 + 10, t0 + 1_000)).state;
+  assert.deepEqual(state.revokedSessions, { 's-one': t0 + 1_000 });
+  state = apply(state, revoke('s-two', t0 + 500, t0 + 2_000)).state;
+  assert.deepEqual(Object.keys(state.revokedSessions).sort(), ['s-one', 's-two']);
+  state = apply(state, revoke('s-three', t0 + 1_000, t0 + 3_000)).state;
+  assert.deepEqual(Object.keys(state.revokedSessions).sort(), ['s-three', 's-two'], 's-one expired: dropped');
+  const already = apply(state, revoke('s-old', t0 + 5_000, t0 + 4_000));
+  assert.equal(already.result.ok, true);
+  assert.deepEqual(already.state.revokedSessions, {}, 'an expired session is not kept, and the rest expired too');
+  const logouts = auditEntries(state).filter((e) => e.action === 'Logout');
+  assert.equal(logouts.length, 3);
+  assert.deepEqual({ user: logouts[0]!.user, role: logouts[0]!.role, via: logouts[0]!.via }, { user: 'bob', role: 'operator', via: 'session' });
+  assert.deepEqual(decodeCommand(encodeCommand(revoke('s-one', t0, t0 + 1))), revoke('s-one', t0, t0 + 1));
+  assert.equal(commandRole('RevokeSession'), 'admin', 'proposed by the logout route itself, without an actor');
+});
+
+test('RevokeSession is bounded: at revokedSessionsMax live entries a new one is refused, saying what to do', () => {
+  const full = { ...team(), revokedSessions: Object.fromEntries(Array.from({ length: revokedSessionsMax }, (_, i) => [`s${i}`, t0 + 60_000])) };
+  assert.match(refused(full, { type: 'RevokeSession', atMs: t0, sessionId: 'one-more', user: 'bob', expiresAtMs: t0 + 60_000 }), /stays valid until it expires \(change the password to end every session of bob\)/);
+  assert.equal(apply(full, { type: 'RevokeSession', atMs: t0, sessionId: 's1', user: 'bob', expiresAtMs: t0 + 60_000 }).result.ok, true, 'one already revoked: fine');
 });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  CorruptCommandError, CorruptSnapshotError, decodeCommand, decodeState, emptyState, encodeCommand, encodeState, InvalidCommandError, isoFromMs,
+  apply, CorruptCommandError, CorruptSnapshotError, decodeCommand, decodeState, emptyState, encodeCommand, encodeState, InvalidCommandError, isoFromMs,
   UnknownCommandError,
 } from '../../node/state/index.ts';
 import type { Command } from '../../node/state/index.ts';
@@ -59,6 +59,10 @@ test('the state round-trips through snapshot bytes', () => {
   const state = build(initCommand(), { type: 'CreateJoinToken', atMs: t0, token: tokenRecord('t1', { usesLeft: 2 }) }, joinCommand('p2', 't1'));
   assert.deepEqual(decodeState(encodeState(state)), state);
   assert.deepEqual(decodeState(encodeState(emptyState())), emptyState());
+  const revoked = apply(state, { type: 'RevokeSession', atMs: t0, sessionId: 'abc', user: 'admin', expiresAtMs: t0 + 1 }).state;
+  assert.deepEqual(decodeState(encodeState(revoked)), revoked);
+  const text = new TextDecoder().decode(encodeState(state));
+  assert.equal(text.includes('revokedSessions'), false, 'none revoked: written as older versions wrote it, so they still read it');
 });
 
 test('decodeState rejects damaged or newer snapshots with what is wrong', () => {

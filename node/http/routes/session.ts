@@ -7,11 +7,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import rateLimit from '@fastify/rate-limit';
 import { Type } from 'typebox';
 
-import { credentialOf, dummyPasswordHash, sessionCookieName, sessionKeyFrom, sessionTtlMs, signSession, verifyPassword } from '../../auth/index.ts';
+import { cookieValue, credentialOf, dummyPasswordHash, newSessionId, sessionCookieName, sessionKeyFrom, sessionTtlMs, signSession, verifyPassword, verifySession } from '../../auth/index.ts';
 import type { Command, Role } from '../../state/index.ts';
 import { principalOf } from '../auth.ts';
 import { LoginAuditBudget } from '../login-audit.ts';
-import { UnauthorizedError } from '../errors.ts';
+import { ApiError, CommandRefusedError, UnauthorizedError } from '../errors.ts';
+import { buildInfo } from '../../version.ts';
 import { errorResponses } from '../schemas.ts';
 import type { ClusterApi } from '../service.ts';
 
@@ -45,14 +46,34 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = asy
     const log = (message: string) => request.log.warn(message);
     record(username, user?.role ?? null, user !== null && ok, request.ip, log);
     if (user === null || !ok) throw new UnauthorizedError('wrong username or password');
-    const session = { user: user.name, role: user.role, expiresAtMs: api.nowMs() + sessionTtlMs, credential: credentialOf(user.passwordHash) };
+    const session = { user: user.name, role: user.role, expiresAtMs: api.nowMs() + sessionTtlMs, credential: credentialOf(user.passwordHash), id: newSessionId() };
     const value = signSession(session, sessionKeyFrom(api.internalToken()));
     void reply.header('set-cookie', `${sessionCookieName}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${sessionTtlMs / 1000}`);
     return { user: user.name, role: user.role, via: 'session' };
   });
 
-  app.post('/api/v1/logout', { config: { public: true }, schema: { response: { 204: Type.Null() } } }, async (_request, reply) => {
+  // Clears the cookie, and revokes the session cluster-wide so that a copy of the cookie is
+  // refused too; answered once the revocation is applied here (other nodes apply it within
+  // moments). A cookie that is not a valid session only gets cleared.
+  app.post('/api/v1/logout', { config: { public: true }, schema: { response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
     void reply.header('set-cookie', `${sessionCookieName}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`);
+    const value = cookieValue(request.headers.cookie, sessionCookieName);
+    const checked = value === null ? null : verifySession(value, sessionKeyFrom(api.internalToken()), api.nowMs());
+    if (checked?.ok === true && checked.session.id !== undefined) {
+      const { id, user, expiresAtMs } = checked.session;
+      // A node of an older build would stop on a command it does not know (a rolling upgrade).
+      const older = olderMembers(api);
+      if (older.length > 0) {
+        throw new ApiError(503, `the cookie is cleared here, but the session was not revoked while ${older.join(', ')} run(s) another build (an upgrade under way): a copy of the cookie stays valid until it expires; log out again once every node runs ${buildInfo().version}`, 30);
+      }
+      let result;
+      try {
+        result = await api.propose({ type: 'RevokeSession', atMs: api.nowMs(), sessionId: id, user, expiresAtMs }, null);
+      } catch (err) {
+        throw new ApiError(503, `the cookie is cleared here, but the cluster could not revoke the session (${(err as Error).message}): log out again in a few seconds, or a copy of the cookie stays valid until it expires`, 2);
+      }
+      if (!result.ok) throw new CommandRefusedError(result.reason);
+    }
     return reply.code(204).send(null);
   });
 
@@ -61,3 +82,15 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ api: ClusterApi }> = asy
     return { user, role, via };
   });
 };
+
+/** Members whose telemetry names another build than this node's, by name (one not heard from
+ *  is not counted: it replays the log when it is back, and an older build needs upgrading then
+ *  whatever the command). */
+function olderMembers(api: ClusterApi): string[] {
+  const own = buildInfo();
+  return Object.values(api.state().nodes).filter((node) => {
+    if (node.id === api.nodeId || api.nodeBuild === undefined) return false;
+    const build = api.nodeBuild(node.id);
+    return build !== null && (build.version !== own.version || build.commit !== own.commit);
+  }).map((node) => node.name);
+}
