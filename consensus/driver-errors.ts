@@ -54,6 +54,17 @@ export class DriverStoppedError extends Error {
   }
 }
 
+/** The node stopped (or failed, say its disk filled up) while a proposal of it was in flight:
+ *  handed to Raft or forwarded to the leader, it may be committed by the rest of the cluster, or
+ *  not. Check before retrying (a proposal not yet handed on gets DriverStoppedError). */
+export class StoppedInFlightError extends Error {
+  override readonly name = 'StoppedInFlightError';
+  constructor(id: string, cause?: unknown) {
+    super(`raft node ${id} ${cause === undefined ? 'stopped' : `stopped after a fatal error (${String(cause)})`} while the proposal was in flight: whether the cluster applies it is unknown`,
+      cause === undefined ? undefined : { cause });
+  }
+}
+
 /** A proposal this follower forwarded got no placement from the leader in time, or leadership
  *  changed before it did: the old leader may still have appended it. Check before retrying. */
 export class ForwardUnconfirmedError extends Error {

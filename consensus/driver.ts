@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { ConfChange, HardState, Message, NodeId, Ready, Status } from './core/index.ts';
 import { MemoryStorage, NotLeaderError, ProposalDroppedError, RawNode } from './core/index.ts';
 import { assert } from './core/errors.ts';
-import { DriverStoppedError, TooManyPendingError } from './driver-errors.ts';
+import { DriverStoppedError, StoppedInFlightError, TooManyPendingError } from './driver-errors.ts';
 import { PendingForwards } from './forwards.ts';
 import { realClock, resolveDriverInit } from './driver-options.ts';
 import type { DriverClock, RaftDriverComponents, RaftDriverEvents, RaftDriverInit, ResolvedDriverInit } from './driver-options.ts';
@@ -121,17 +121,20 @@ export class RaftDriver extends EventEmitter<RaftDriverEvents> {
     this.#schedule();
   }
 
-  /** Stop ticking and receiving, reject everything pending with DriverStoppedError, and wait for
-   *  an in-flight write to finish. The store stays open: its owner closes it after this. */
+  /** Stop ticking and receiving, reject what is pending, and wait for an in-flight write to
+   *  finish: proposals handed to Raft or forwarded with StoppedInFlightError (the rest of the
+   *  cluster may still commit them), reads and proposals not yet sent with DriverStoppedError.
+   *  The store stays open: its owner closes it after this. */
   async stop(): Promise<void> {
     if (this.#state === 'stopped') return this.#loop?.promise;
     this.#state = 'stopped';
     this.#ticker?.stop();
     this.#ticker = null;
     const stopped = new DriverStoppedError(this.id, this.#failure ?? undefined);
-    this.#proposals.rejectAll(stopped);
+    const inFlight = new StoppedInFlightError(this.id, this.#failure ?? undefined);
+    this.#proposals.rejectAll(inFlight);
     this.#reads.rejectAll(stopped);
-    this.#forwards.rejectAll(stopped);
+    this.#forwards.rejectAll(inFlight);
     for (const p of this.#outbox ?? []) p.reject(stopped);
     this.#outbox = null;
     await this.#transport.stop();

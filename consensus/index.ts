@@ -17,4 +17,4 @@ export {
 } from './driver-options.ts';
 export type { DriverClock, RaftDriverComponents, RaftDriverEvents, RaftDriverInit } from './driver-options.ts';
 export type { Placed } from './proposals.ts';
-export { DriverStoppedError, ForwardUnconfirmedError, ProposalLostError, ProposalOutcomeUnknownError, ReadTimeoutError, TooManyPendingError } from './driver-errors.ts';
+export { DriverStoppedError, ForwardUnconfirmedError, ProposalLostError, ProposalOutcomeUnknownError, ReadTimeoutError, StoppedInFlightError, TooManyPendingError } from './driver-errors.ts';

@@ -4,7 +4,7 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import {
-  DriverStoppedError, ForwardUnconfirmedError, NotLeaderError, ProposalDroppedError, ProposalLostError, ProposalOutcomeUnknownError, ReadTimeoutError, TooManyPendingError,
+  DriverStoppedError, ForwardUnconfirmedError, NotLeaderError, ProposalDroppedError, ProposalLostError, ProposalOutcomeUnknownError, ReadTimeoutError, StoppedInFlightError, TooManyPendingError,
 } from '../../consensus/index.ts';
 import { ApiError } from './errors.ts';
 
@@ -41,7 +41,7 @@ function describe(error: FastifyError, { retryAfterS, bodyLimitBytes }: ErrorHan
   if (transientRaftErrors.some((type) => error instanceof type)) {
     return { body: errorBody(503, `the cluster cannot do this right now: ${error.message}`), retry: retryAfterS };
   }
-  if (error instanceof ProposalOutcomeUnknownError || error instanceof ForwardUnconfirmedError) return { body: errorBody(503, `${error.message}: check before retrying`), retry: null };
+  if (error instanceof ProposalOutcomeUnknownError || error instanceof ForwardUnconfirmedError || error instanceof StoppedInFlightError) return { body: errorBody(503, `${error.message}: check before retrying`), retry: null };
   if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { body: errorBody(413, `the request body is larger than the ${bodyLimitBytes} bytes this API accepts`), retry: null };
   // Fastify's own 4xx (bad JSON, body too large, wrong content type) carry a fitting message.
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) return { body: errorBody(error.statusCode, error.message), retry: null };

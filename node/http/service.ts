@@ -53,8 +53,9 @@ export interface ClusterApi {
    *  through the leader (this node, or the leader Raft forwards it to) and resolves with what
    *  applying it did, once applied on this node, so `state()` then shows it. Rejects with the
    *  driver's errors (NotLeaderError when no leader is known, ...): the API answers 503, with
-   *  Retry-After when retrying is safe (without it, ForwardUnconfirmedError and
-   *  ProposalOutcomeUnknownError: check first); InvalidCommandError is a bug in the API (500). */
+   *  Retry-After when retrying is safe (without it, ForwardUnconfirmedError,
+   *  ProposalOutcomeUnknownError and StoppedInFlightError: check first); InvalidCommandError is
+   *  a bug in the API (500). */
   propose(command: Command, actor: Actor | null): Promise<ApplyResult>;
   /** The gossip view of member `id`, or null when no report from it has been seen (the API
    *  shows such a node as "down" with zero load). */

@@ -15,7 +15,7 @@ export interface Proposer {
 /** Proposes `command` and resolves with what applying it did, once it is applied locally.
  *  Throws InvalidCommandError before proposing anything when the command does not match its
  *  schema; passes on the driver's rejections (NotLeaderError on a follower, TooManyPendingError,
- *  ProposalLostError, ProposalOutcomeUnknownError, DriverStoppedError); throws
+ *  ProposalLostError, ProposalOutcomeUnknownError, StoppedInFlightError, DriverStoppedError); throws
  *  ResultUnavailableError in the unlikely case the result was evicted first. */
 export async function proposeCommand(driver: Proposer, machine: ClusterStateMachine, command: Command): Promise<ApplyResult> {
   const placed = await driver.propose(encodeCommand(command));

@@ -12,7 +12,7 @@ import { MemoryNetwork, MemoryTransport } from '../../consensus/adapters/memory-
 import { NotLeaderError } from '../../consensus/core/index.ts';
 import type { Entry, NodeId } from '../../consensus/core/index.ts';
 import { RaftDriver, type RaftDriverInit } from '../../consensus/driver.ts';
-import { DriverStoppedError, ForwardUnconfirmedError, ProposalLostError, ProposalOutcomeUnknownError, ReadTimeoutError, TooManyPendingError } from '../../consensus/driver-errors.ts';
+import { DriverStoppedError, ForwardUnconfirmedError, ProposalLostError, ProposalOutcomeUnknownError, ReadTimeoutError, StoppedInFlightError, TooManyPendingError } from '../../consensus/driver-errors.ts';
 import { PendingProposals } from '../../consensus/proposals.ts';
 import type { LogStore, LogWrite } from '../../consensus/log-store.ts';
 import type { StateMachine } from '../../consensus/state-machine.ts';
@@ -356,7 +356,7 @@ class FailingStore extends MemoryLogStore {
   }
 }
 
-test('a failed durable write stops the node loudly and rejects what was pending', async () => {
+test('a failed durable write stops the node loudly: a proposal in flight gets StoppedInFlightError (its outcome is unknown), a later one DriverStoppedError', async () => {
   const c = new Cluster(memoryKind);
   try {
     const stores = new Map(ids.map((id) => [id, new FailingStore()] as const));
@@ -365,12 +365,29 @@ test('a failed durable write stops the node loudly and rejects what was pending'
     stores.get(leader.driver.id)!.armed = true;
     const failed = new Promise<Error>((resolve) => leader.driver.once('error', resolve));
     await assert.rejects(leader.driver.propose(bytes('lost')), (err: unknown) => {
-      assert.ok(err instanceof DriverStoppedError);
+      assert.ok(err instanceof StoppedInFlightError, String(err));
       assert.match(String((err as Error).cause), /EIO/);
+      assert.match((err as Error).message, /whether the cluster applies it is unknown/);
       return true;
     });
     assert.match((await failed).message, /EIO/);
     await assert.rejects(leader.driver.propose(bytes('after')), DriverStoppedError);
+  } finally {
+    await c.stopAll();
+  }
+});
+
+test('a follower whose disk fails after forwarding a proposal says its outcome is unknown: the others commit it', async () => {
+  const c = new Cluster(memoryKind, { forwardProposals: true });
+  try {
+    const stores = new Map(ids.map((id) => [id, new FailingStore()] as const));
+    for (const id of ids) await c.start(id, stores.get(id));
+    const leader = await c.leader();
+    const follower = [...c.members.values()].find((m) => m.driver.id !== leader.driver.id)!;
+    stores.get(follower.driver.id)!.armed = true;
+    await assert.rejects(follower.driver.propose(bytes('forwarded')), StoppedInFlightError);
+    // Committed by the leader and the other follower all the same: a refusal would have been a lie.
+    await waitFor('the leader to apply the forwarded proposal', () => leader.sm.items.includes('forwarded'));
   } finally {
     await c.stopAll();
   }
