@@ -181,10 +181,20 @@ export class StreamsLoop {
    *  it (a worker that fenced itself stopped its ffmpeg; a report cut at maxStreamItems, or none
    *  yet, says nothing). */
   #noteNotRunning(state: ClusterState, members: (id: Id) => MemberFigures, monoMs: number): void {
+    // Each worker's report indexed once per round: thousands of streams are checked every round.
+    const reports = new Map<Id, { complete: boolean; status: Map<string, string | undefined> }>();
+    const reportOf = (id: Id) => {
+      let r = reports.get(id);
+      if (r === undefined) {
+        const m = members(id);
+        r = { complete: m.host !== null && m.streams.length < maxStreamItems, status: new Map(m.streams.map((f) => [f.id, f.status])) };
+        reports.set(id, r);
+      }
+      return r;
+    };
     for (const [streamId, a] of Object.entries(state.assignments)) {
-      const m = members(a.nodeId);
-      const figures = m.streams.find((f) => f.id === streamId);
-      const notRunning = figures === undefined ? m.host !== null && m.streams.length < maxStreamItems : figures.status !== 'running';
+      const report = reportOf(a.nodeId);
+      const notRunning = report.status.has(streamId) ? report.status.get(streamId) !== 'running' : report.complete;
       const seen = this.#notRunning.get(streamId);
       if (!notRunning) this.#notRunning.delete(streamId);
       else if (seen?.nodeId !== a.nodeId || seen.epoch !== a.epoch) this.#notRunning.set(streamId, { nodeId: a.nodeId, epoch: a.epoch, sinceMs: monoMs });
