@@ -31,7 +31,7 @@ export interface ChannelsComponents {
   readonly members: (id: NodeId) => MemberFigures;
   readonly gatewayFigures: (id: NodeId) => readonly GatewayFigures[];
   readonly propose: (command: Command) => Promise<ApplyResult>;
-  /** Send this node's telemetry now (the gateway applied a seal: the leader waits for it). */
+  /** Send this node's telemetry now (a seal applied, a stream's status changed: the leader waits for these). */
   readonly reportNow: () => void;
   readonly log: (line: string) => void;
 }
@@ -88,7 +88,11 @@ export class Channels {
     this.supervisor = new Supervisor({}, {
       streamsRoot: join(components.dataDir, 'streams'),
       onEvent: (streamId, event) => {
-        if (event.type === 'status' && (event.status === 'failed' || event.status === 'restarting')) components.log(`stream ${streamId}: ${event.status}`);
+        if (event.type !== 'status') return;
+        if (event.status === 'failed' || event.status === 'restarting') components.log(`stream ${streamId}: ${event.status}`);
+        // The leader acts on a status (a new worker's first segment: switch to it; an ffmpeg that
+        // stopped: fail over to the standby): tell it now rather than at the next report.
+        components.reportNow();
       },
     });
     const token = internalTokenFromNetworkKey(components.networkKey);

@@ -93,6 +93,8 @@ export class TelemetryGossip {
   #timers: FixedRateTimer[] = [];
   #running = false;
   #reporting: Promise<void> | null = null;
+  /** reportNow() was called while a report was in flight. */
+  #reportAgain = false;
   /** The sample in progress; null when it failed (the previous figures are used). */
   #sampling: Promise<HostFigures | null> | null = null;
   #samplingFailing = false;
@@ -160,17 +162,23 @@ export class TelemetryGossip {
     await this.#reporting;
   }
 
-  /** Send a report now, between the regular ones (e.g. the gateway just sealed an epoch and the
-   *  leader waits for its figure). Skipped while one is in flight. */
+  /** Send a report now, between the regular ones (the gateway just sealed an epoch, a worker's
+   *  ffmpeg wrote its first segment: the leader waits for these). While one is in flight, one
+   *  more follows it, since the one in flight may have been built before the news. */
   reportNow(): void {
-    this.#startReport();
+    if (this.#reporting !== null) this.#reportAgain = true;
+    else this.#startReport();
   }
 
   #startReport(): void {
     // One report at a time: a slot that comes while the previous report is still publishing
     // is skipped (the next one carries fresher figures anyway).
     if (this.#reporting !== null || !this.#running) return;
-    this.#reporting = this.#report().finally(() => { this.#reporting = null; });
+    this.#reportAgain = false;
+    this.#reporting = this.#report().finally(() => {
+      this.#reporting = null;
+      if (this.#reportAgain) this.#startReport();
+    });
   }
 
   async #report(): Promise<void> {

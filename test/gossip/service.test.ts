@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { everyFixedRate } from '../../node/gossip/clock.ts';
 import type { Transition } from '../../node/gossip/membership.ts';
 import { encodeReport } from '../../node/gossip/report.ts';
-import type { HostFigures } from '../../node/gossip/report.ts';
+import type { HostFigures, StreamFigures } from '../../node/gossip/report.ts';
 import type { Sampler } from '../../node/gossip/sampler.ts';
 import { TelemetryGossip, defaultTelemetryTopic } from '../../node/gossip/service.ts';
 import { FakeClock, FakePubSubNetwork, makeReport } from './fixtures.ts';
@@ -111,6 +111,33 @@ describe('TelemetryGossip over an in-memory pubsub with a fake clock', () => {
     assert.equal(stats.received, 7, 'the other topic is not counted');
     assert.equal(a.membership.lastReport('b')?.seq, 5);
     assert.equal(stats.lastDrop?.reason, 'self');
+    await a.stop();
+  });
+
+  it('reportNow() during a report in flight sends one more right after it, with the news', async () => {
+    let release = (): void => undefined;
+    let gated = true;
+    const sampler: Sampler = { sample: () => (gated ? new Promise<HostFigures>((resolve) => { release = () => resolve(figures); }) : Promise.resolve(figures)) };
+    let status: NonNullable<StreamFigures['status']> = 'starting';
+    const clock = new FakeClock();
+    const network = new FakePubSubNetwork();
+    const a = new TelemetryGossip(
+      { pubsub: network.endpoint('a'), sampler, clock, isMember: () => true, streams: () => [{ id: 's', status }] },
+      { nodeId: 'a' },
+    );
+    a.setMembers(['a']);
+    await a.start(); // its first report waits for the sampler
+    status = 'running';
+    a.reportNow();
+    a.reportNow();
+    gated = false;
+    release();
+    await clock.advance(10);
+    assert.equal(a.stats().published, 2, 'the first report and one follow-up, not one per call');
+    assert.equal(a.membership.lastReport('a')?.streams.items[0]?.status, 'running');
+    a.reportNow();
+    await clock.advance(10);
+    assert.equal(a.stats().published, 3, 'none in flight: at once');
     await a.stop();
   });
 
