@@ -72,18 +72,25 @@ function decideOne(view: StreamsView, stream: StreamRecord, init: DecisionInit):
   }
   const activeUsable = usable(view, stream, a.nodeId);
   const nextUsable = a.next !== null && usable(view, stream, a.next.nodeId) && !draining(state, a.next.nodeId);
-  if (a.next !== null && !nextUsable) return { type: 'SetNextWorker', atMs, streamId, nodeId: null };
+  if (a.next !== null && !nextUsable) {
+    // Replaced in one command where placement has a node: when a partition took the active
+    // worker too, the new one's ffmpeg starts a round (and a commit) sooner.
+    const nodeId = view.choose(stream, new Set([a.nodeId, a.next.nodeId]));
+    return { type: 'SetNextWorker', atMs, streamId, nodeId };
+  }
   const target = view.moveTarget(streamId);
   const failover = a.next !== null && view.activeNotRunningMs(streamId) >= init.failoverAfterMs && ready(view, a.next.nodeId, streamId);
   const moving = a.sealed || !activeUsable || draining(state, a.nodeId) || target !== null || failover;
   if (moving) {
-    // A lost worker's epoch is sealed at once (nothing more may be published of it); a planned
-    // move seals only once the new worker is ready, so the old one keeps publishing meanwhile.
-    if (!activeUsable && !a.sealed) return { type: 'SealStream', atMs, streamId, epoch: a.epoch };
+    // A lost worker's epoch is sealed next (nothing more may be published of it), right after
+    // the new worker is named: its ffmpeg needs 1-2 s to a first segment, the seal one round.
+    // A planned move seals only once the new worker is ready: the old one publishes meanwhile.
+    const seal: Command | null = !activeUsable && !a.sealed ? { type: 'SealStream', atMs, streamId, epoch: a.epoch } : null;
     if (a.next === null) {
       const nodeId = target !== null && activeUsable && usable(view, stream, target) ? target : view.choose(stream, new Set([a.nodeId]));
-      return nodeId === null ? null : { type: 'SetNextWorker', atMs, streamId, nodeId };
+      return nodeId === null ? seal : { type: 'SetNextWorker', atMs, streamId, nodeId };
     }
+    if (seal !== null) return seal;
     if (!ready(view, a.next.nodeId, streamId)) return null;
     if (!a.sealed) return { type: 'SealStream', atMs, streamId, epoch: a.epoch };
     const base = switchBase(view, a, init);

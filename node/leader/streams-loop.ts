@@ -8,6 +8,7 @@ import { maxStreamItems } from '../gossip/report.ts';
 import type { GatewayFigures } from '../gossip/report.ts';
 import type { ApplyResult, ClusterState, Command, NodeId as Id, StreamRecord } from '../state/index.ts';
 import { rebalance, resolvePolicy } from '../placement/index.ts';
+import type { Plan } from '../placement/index.ts';
 import { chooserFrom, placementInput, planRound, streamPolicy } from './placement-view.ts';
 import type { MemberFigures } from './placement-view.ts';
 import { decideStreams, defaultDecisionInit } from './stream-decisions.ts';
@@ -60,6 +61,8 @@ export class StreamsLoop {
   #leaderSinceMs: number | null = null;
   /** Rebalancing moves under way: stream -> target and when it started. */
   readonly #moves = new Map<string, { to: Id; fromEpoch: number; atMs: number }>();
+  /** The last reason logged for a stream placement had no node for (#noteNoNode). */
+  readonly #noNode = new Map<string, string>();
   /** Start times of the moves of the last minute (the budget). */
   #movesStartedMs: number[] = [];
   #lastRebalanceMs = 0;
@@ -94,6 +97,7 @@ export class StreamsLoop {
         this.#sealSeen.clear(); // a later term waits afresh
         this.#notRunning.clear();
         this.#moves.clear();
+        this.#noNode.clear();
         this.#leaderSinceMs = null;
       }
       return;
@@ -115,12 +119,20 @@ export class StreamsLoop {
     };
     this.#noteNotRunning(state, members, monoMs);
     this.#noteMoves(state, nowMs);
+    for (const streamId of this.#noNode.keys()) if (!Object.hasOwn(state.streams, streamId)) this.#noNode.delete(streamId);
     if (nowMs - this.#lastRebalanceMs >= this.#rebalanceIntervalMs) {
       this.#lastRebalanceMs = nowMs;
       this.#startMoves(state, members, nowMs);
     }
     // Placement runs at most once a round, and only when a decision needs a node.
+    let plan: Plan | null = null;
     let chooser: ((stream: StreamRecord, exclude: ReadonlySet<Id>) => Id | null) | null = null;
+    const choose = (stream: StreamRecord, exclude: ReadonlySet<Id>): Id | null => {
+      plan ??= planRound(state, members, ++this.#round);
+      const nodeId = (chooser ??= chooserFrom(plan))(stream, exclude);
+      this.#noteNoNode(stream.id, nodeId === null ? plan : null);
+      return nodeId;
+    };
     const commands = decideStreams({
       state,
       nowMs,
@@ -135,7 +147,7 @@ export class StreamsLoop {
       },
       sealSeenAtMs: (streamId) => this.#sealSeen.get(streamId)?.atMs ?? null,
       policy: (stream) => streamPolicy(state, stream),
-      choose: (stream, exclude) => (chooser ??= chooserFrom(planRound(state, members, ++this.#round)))(stream, exclude),
+      choose,
       moveTarget: (streamId) => this.#moves.get(streamId)?.to ?? null,
     }, this.#decision);
     if (commands.length === 0) return;
@@ -152,6 +164,19 @@ export class StreamsLoop {
     } finally {
       this.#busy = false;
     }
+  }
+
+  /** Logs why placement has no node for a stream that needs one, once per reason (`plan` null:
+   *  it got one). An operator sees why a channel stays down or without its standby. */
+  #noteNoNode(streamId: string, plan: Plan | null): void {
+    if (plan === null) {
+      this.#noNode.delete(streamId);
+      return;
+    }
+    const why = plan.streams.find((p) => p.streamId === streamId)?.why ?? 'placement gives none';
+    if (this.#noNode.get(streamId) === why) return;
+    this.#noNode.set(streamId, why);
+    this.#c.log(`streams: no node for ${streamId}: ${why}`);
   }
 
   /** Moves that finished (the stream's epoch changed), lost their stream, or took too long. */

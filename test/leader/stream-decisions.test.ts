@@ -73,13 +73,13 @@ test('an unplaced stream gets a worker; a healthy one is left alone', () => {
   assert.deepEqual(w.step(), []);
 });
 
-test('failover: seal at once, start a new worker, switch when it has a segment and every gateway reported', () => {
+test('failover: start a new worker, seal, switch when it has a segment and every gateway reported', () => {
   const w = new World();
   w.step();
   w.down.add('a');
-  assert.deepEqual(w.step(), ['SealStream']);
   assert.deepEqual(w.step(), ['SetNextWorker']);
   assert.equal(nextNode(w), 'b');
+  assert.deepEqual(w.step(), ['SealStream']);
   assert.deepEqual(w.step(), [], 'waits for the new worker\'s first segment');
   w.workers.set('b/s', { id: 's', status: 'running', lastSegment: 0 });
   w.sealSeen = w.nowMs;
@@ -130,12 +130,35 @@ test('hot standby: kept on another node, replaced when its node dies, dropped wh
   assert.equal(nextNode(w), 'b');
   w.down.add('b');
   assert.deepEqual(w.step(), ['SetNextWorker']);
-  assert.equal(nextNode(w), null);
+  assert.equal(nextNode(w), 'c', 'replaced in one command');
+  w.down.add('a');
+  w.down.add('c');
   assert.deepEqual(w.step(), ['SetNextWorker']);
-  assert.equal(nextNode(w), 'c');
+  assert.equal(nextNode(w), null, 'dropped when no node is left for it');
+  w.down.clear();
+  assert.deepEqual(w.step(), ['SetNextWorker']);
+  assert.equal(nextNode(w), 'b');
   w.standby = false;
   assert.deepEqual(w.step(), ['SetNextWorker']);
   assert.equal(nextNode(w), null);
+});
+
+test('a partition takes the active worker and its standby together: the new worker starts first, then the seal', () => {
+  const w = new World();
+  w.standby = true;
+  w.step();
+  w.step();
+  assert.deepEqual([w.state.assignments['s']?.nodeId, nextNode(w)], ['a', 'b']);
+  w.down.add('a');
+  w.down.add('b');
+  assert.deepEqual(w.step(), ['SetNextWorker']);
+  assert.equal(nextNode(w), 'c', 'its ffmpeg starts at once');
+  assert.deepEqual(w.step(), ['SealStream']);
+  assert.deepEqual(w.step(), [], "waits for the new worker's first segment");
+  w.workers.set('c/s', { id: 's', status: 'running', lastSegment: 0 });
+  w.gateways.set('c', { id: 's', epoch: 1, lastPublished: 20, sealed: true });
+  assert.deepEqual(w.step(), ['SwitchStream']);
+  assert.deepEqual([w.state.assignments['s']?.nodeId, w.state.assignments['s']?.base], ['c', 21]);
 });
 
 test('an active ffmpeg not running for failoverAfterMs with a ready standby: seal and switch to the standby', () => {
@@ -160,6 +183,19 @@ test('an active ffmpeg not running for failoverAfterMs with a ready standby: sea
   alone.step();
   alone.activeNotRunningMs = 60_000;
   assert.deepEqual(alone.step(), [], 'without a standby nothing moves: the supervisor restarts ffmpeg where it is');
+});
+
+test('a lost worker with no node to replace it: its epoch is sealed all the same', () => {
+  const w = new World();
+  w.step();
+  w.down.add('a');
+  w.down.add('b');
+  w.down.add('c');
+  assert.deepEqual(w.step(), ['SealStream']);
+  assert.deepEqual(w.step(), []);
+  w.down.delete('c');
+  assert.deepEqual(w.step(), ['SetNextWorker']);
+  assert.equal(nextNode(w), 'c');
 });
 
 test('a disabled stream loses its worker', () => {
