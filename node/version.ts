@@ -16,6 +16,11 @@ export interface BuildInfo {
 
 let cached: BuildInfo | null = null;
 
+/** The same version and commit (a target build, another node's report, an executable's own). */
+export function sameBuild(a: BuildInfo, b: BuildInfo): boolean {
+  return a.version === b.version && a.commit === b.commit;
+}
+
 export function buildInfo(): BuildInfo {
   cached ??= typeof OTTMESH_VERSION === 'string' && typeof OTTMESH_COMMIT === 'string'
     ? { version: OTTMESH_VERSION, commit: OTTMESH_COMMIT }

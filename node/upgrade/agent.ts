@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 
 import { runningExecutable } from '../exe-path.ts';
-import { buildInfo } from '../version.ts';
+import { buildInfo, sameBuild } from '../version.ts';
 import { UpgradeError } from './errors.ts';
 import { buildOfExecutable, directoryWritable, installExecutable, receiveFile, sha256File } from './executable.ts';
 import type { UpgradeNode } from './host.ts';
@@ -115,7 +115,7 @@ export class UpgradeAgent {
         throw new UpgradeError(422, `the executable received has sha256 ${received.sha256}, not ${target.sha256} as announced (damaged on the way?): run the upgrade again`);
       }
       const build = await buildOfExecutable(received.path);
-      if (build.version !== target.version || build.commit !== target.commit) {
+      if (!sameBuild(build, target)) {
         throw new UpgradeError(422, `the executable received says it is ${build.version} (commit ${build.commit}), not ${target.version} (commit ${target.commit})`);
       }
       await installExecutable(received.path, executable);

@@ -13,6 +13,7 @@ import type { Readable } from 'node:stream';
 import { defaultNodeAdmin, findNode, nodesSorted } from '../state/index.ts';
 import type { Actor, Command } from '../state/index.ts';
 import { runningExecutable } from '../exe-path.ts';
+import { sameBuild } from '../version.ts';
 import { downloadTimeoutMs, sourcesMessage } from './agent.ts';
 import type { NodeReport, UpgradeAgent } from './agent.ts';
 import { UpgradeError } from './errors.ts';
@@ -311,7 +312,7 @@ export class RolloutCoordinator {
     const target = this.#rollout!.target;
     const deadline = Date.now() + this.#rollout!.healthTimeoutS * 1000;
     const self = await this.#agent.self();
-    const onTarget = self.sha256 === target.sha256 && self.build.version === target.version && self.build.commit === target.commit;
+    const onTarget = self.sha256 === target.sha256 && sameBuild(self.build, target);
     if (!onTarget) {
       const message = `this node came back on ${buildText(self.build)}, not on ${buildText(target)}: look at its log; run the upgrade again to retry`;
       await this.#restoreAdmin(step).catch((err: unknown) => this.#node.logLine(`upgrade: could not put back the admin state: ${(err as Error).message}`));

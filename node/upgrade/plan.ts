@@ -5,6 +5,7 @@
 // The order keeps the cluster serving: one node at a time, learners first (they vote in nothing),
 // then the follower voters, then the leader (after it hands leadership to a voter that already
 // runs the new build), and the coordinator itself last, since it drives the rollout until then.
+import { sameBuild } from '../version.ts';
 
 export type NodeId = string;
 
@@ -75,7 +76,7 @@ export type PlanResult =
  *  commit names no exact build, so only the checksum counts then. */
 export function runsTarget(self: SelfReport, target: TargetBuild): boolean {
   if (self.sha256 !== null && self.sha256 === target.sha256) return true;
-  return exactBuild(target) && self.build.version === target.version && self.build.commit === target.commit;
+  return exactBuild(target) && sameBuild(self.build, target);
 }
 
 function exactBuild(build: BuildId): boolean {

@@ -12,7 +12,7 @@ import type { Command, Role } from '../../state/index.ts';
 import { principalOf } from '../auth.ts';
 import { LoginAuditBudget } from '../login-audit.ts';
 import { ApiError, CommandRefusedError, UnauthorizedError } from '../errors.ts';
-import { buildInfo } from '../../version.ts';
+import { buildInfo, sameBuild } from '../../version.ts';
 import { errorResponses } from '../schemas.ts';
 import type { ClusterApi } from '../service.ts';
 
@@ -91,6 +91,6 @@ function olderMembers(api: ClusterApi): string[] {
   return Object.values(api.state().nodes).filter((node) => {
     if (node.id === api.nodeId || api.nodeBuild === undefined) return false;
     const build = api.nodeBuild(node.id);
-    return build !== null && (build.version !== own.version || build.commit !== own.commit);
+    return build !== null && !sameBuild(build, own);
   }).map((node) => node.name);
 }
