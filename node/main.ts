@@ -243,15 +243,32 @@ async function askToJoin(runtime: NodeRuntime, addrs: readonly string[], request
   throw new CommandError(`could not join within ${timeoutMs / 1000} s: ${lastReason}. Is the cluster running and reachable from here (${addrs.join(', ')})?`);
 }
 
-/** Runs until SIGINT or SIGTERM, then stops cleanly. */
+/** A node stopping after a fatal error exits by then even if a part hangs in its stop. */
+const fatalStopMs = 10_000;
+
+/** Runs until SIGINT or SIGTERM, then stops cleanly; or until Raft stops on a fatal error (a full
+ *  disk), then stops and exits 1 (main's caller), so that the service manager starts it again: a
+ *  process left running without Raft would hold its port and serve nothing. */
 async function runUntilSignal(runtime: NodeRuntime): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
+  const fatal = await new Promise<Error | null>((resolve) => {
+    const stop = () => resolve(null);
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    void runtime.fatal.then(resolve);
   });
-  log('stopping');
+  if (fatal === null) {
+    log('stopping');
+    await runtime.stop();
+    return;
+  }
+  log(`stopping after a fatal error; exit 1 (${fatal.message})`);
+  process.exitCode = 1;
+  const timer = setTimeout(() => {
+    log(`still stopping after ${fatalStopMs / 1000} s: exiting all the same`);
+    process.exit(1);
+  }, fatalStopMs);
   await runtime.stop();
+  clearTimeout(timer);
 }
 
 /** Every expected failure ends in one line; anything else is a bug and shows its stack. */

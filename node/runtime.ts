@@ -109,6 +109,12 @@ export class NodeRuntime {
   membership: MembershipSource;
   /** Every member's load over the last hour, for the dashboard's charts. */
   readonly loadHistory = new LoadHistory();
+  /** Settles with the error when Raft stopped on a fatal error (a full or failing disk): the
+   *  node then stops its parts, and the process must exit, so that its service manager starts
+   *  it again once the disk is back (fail-stop, as etcd). Never rejects. */
+  readonly #fatal = Promise.withResolvers<Error>();
+  #stopping: Promise<void> | null = null;
+  readonly fatal: Promise<Error> = this.#fatal.promise;
   /** The last lines this node logged (troubleshooting from the dashboard). */
   readonly logTail = new LineRing(nodeLogLines);
   /** Leader changes this node has seen since it started (for /metrics). */
@@ -195,6 +201,7 @@ export class NodeRuntime {
     this.driver.on('error', (err) => {
       this.#log(`raft stopped: ${err.message}`);
       process.exitCode = 1;
+      this.#fatal.resolve(err);
       void this.stop();
     });
     let leaderId: NodeId | null = null;
@@ -345,11 +352,15 @@ export class NodeRuntime {
     return proposeCommand(this.driver, this.machine, command);
   }
 
-  async stop(): Promise<void> {
-    const stops = this.#stops.splice(0).reverse();
-    for (const stop of stops) await Promise.resolve(stop()).catch((err: unknown) => this.#log(`while stopping: ${(err as Error).message}`));
-    await this.host.stop().catch(() => undefined);
-    await this.#store.close().catch(() => undefined);
+  /** Stops every part, once: a second call (a fatal error, then the signal) waits for the first. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      const stops = this.#stops.splice(0).reverse();
+      for (const stop of stops) await Promise.resolve(stop()).catch((err: unknown) => this.#log(`while stopping: ${(err as Error).message}`));
+      await this.host.stop().catch(() => undefined);
+      await this.#store.close().catch(() => undefined);
+    })();
+    return this.#stopping;
   }
 }
 
