@@ -61,8 +61,8 @@ export class StreamsLoop {
   #leaderSinceMs: number | null = null;
   /** Rebalancing moves under way: stream -> target and when it started. */
   readonly #moves = new Map<string, { to: Id; fromEpoch: number; atMs: number }>();
-  /** The last reason logged for a stream placement had no node for (#noteNoNode). */
-  readonly #noNode = new Map<string, string>();
+  /** What placement had no node for, per stream, as last logged (#noteNoNode). */
+  readonly #noNode = new Map<string, 'worker' | 'standby'>();
   /** Start times of the moves of the last minute (the budget). */
   #movesStartedMs: number[] = [];
   #lastRebalanceMs = 0;
@@ -166,17 +166,20 @@ export class StreamsLoop {
     }
   }
 
-  /** Logs why placement has no node for a stream that needs one, once per reason (`plan` null:
-   *  it got one). An operator sees why a channel stays down or without its standby. */
+  /** Logs why placement has no node for a stream that needs one (`plan` null: it got one): once
+   *  when it finds none for the stream's worker, once for its standby, until it gets one. An
+   *  operator sees why a channel stays down or without its standby; the reasons' counts change
+   *  with every gossip round, so they are not logged again (placement/explain has them). */
   #noteNoNode(streamId: string, plan: Plan | null): void {
     if (plan === null) {
       this.#noNode.delete(streamId);
       return;
     }
-    const why = plan.streams.find((p) => p.streamId === streamId)?.why ?? 'placement gives none';
-    if (this.#noNode.get(streamId) === why) return;
-    this.#noNode.set(streamId, why);
-    this.#c.log(`streams: no node for ${streamId}: ${why}`);
+    const planned = plan.streams.find((p) => p.streamId === streamId);
+    const kind = (planned?.nodeId ?? null) === null ? 'worker' : 'standby';
+    if (this.#noNode.get(streamId) === kind) return;
+    this.#noNode.set(streamId, kind);
+    this.#c.log(`streams: no node for ${streamId}${kind === 'standby' ? "'s standby" : ''}: ${planned?.why ?? 'placement gives none'}`);
   }
 
   /** Moves that finished (the stream's epoch changed), lost their stream, or took too long. */

@@ -25,7 +25,7 @@ function cluster(): ClusterState {
 
 /** A leader's loop over `state()` and `members`, on a clock the test sets (`at(ms)`), that
  *  records what it proposes. */
-function leaderLoop(state: () => ClusterState, members: StreamsLoopComponents['members'], msSinceHeardFrom: (id: string) => number = () => 0) {
+function leaderLoop(state: () => ClusterState, members: StreamsLoopComponents['members'], msSinceHeardFrom: (id: string) => number = () => 0, logs: string[] = []) {
   let nowMs = 0;
   const proposed: Command[] = [];
   const loop = new StreamsLoop({
@@ -34,7 +34,7 @@ function leaderLoop(state: () => ClusterState, members: StreamsLoopComponents['m
       proposed.push(command);
       return { ok: true };
     },
-    log: () => undefined,
+    log: (line) => logs.push(line),
   });
   return {
     /** One round at `ms`. */
@@ -92,4 +92,26 @@ test('an active worker that reports streams without this one (it fenced itself a
   await leader.at(5_000);
   await leader.at(6_600);
   assert.deepEqual(leader.sealed(), ['s']);
+});
+
+test('placement with no node for a stream: logged once for its standby, once for its worker, again only after it found one', async () => {
+  const base = apply(cluster(), { type: 'UpdatePolicy', atMs: 0, policy: { hotStandby: true } }).state;
+  const state = { ...base, nodes: { ...base.nodes, a: { ...node('a'), enabled: false } } }; // the leader runs no stream
+  const health = new Map<string, 'alive' | 'down'>([['a', 'alive'], ['b', 'alive'], ['c', 'down']]);
+  const logs: string[] = [];
+  const host: HostFigures = { cpuPct: 10, cores: 4, load1: 0, load5: 0, load15: 0, memUsedBytes: 1e9, memTotalBytes: 8e9, memPct: 12.5, netRxBytesPerS: 0, netTxBytesPerS: 0, diskFreeBytes: 1e9, rssBytes: 1 };
+  const leader = leaderLoop(() => state, (id) => ({ health: health.get(id)!, host, streams: [] }), () => 0, logs);
+  const noNode = () => logs.filter((l) => l.includes('no node for'));
+  for (const ms of [0, 250, 500]) await leader.at(ms);
+  assert.equal(noNode().length, 1, noNode().join('\n'));
+  assert.match(noNode()[0]!, /^streams: no node for s's standby: no node can take its standby \(of 3 nodes: .*1 down/);
+  health.set('c', 'alive');
+  await leader.at(750); // c takes it (proposed; this test's state does not change)
+  health.set('c', 'down');
+  for (const ms of [1_000, 1_250]) await leader.at(ms);
+  assert.equal(noNode().length, 2, 'again after it had found one');
+  health.set('b', 'down');
+  for (const ms of [1_500, 1_750, 2_000]) await leader.at(ms);
+  assert.equal(noNode().length, 3);
+  assert.match(noNode()[2]!, /^streams: no node for s: .*no node can take it \(of 3 nodes: /);
 });
