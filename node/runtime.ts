@@ -109,12 +109,12 @@ export class NodeRuntime {
   membership: MembershipSource;
   /** Every member's load over the last hour, for the dashboard's charts. */
   readonly loadHistory = new LoadHistory();
+  readonly #fatal = Promise.withResolvers<Error>();
   /** Settles with the error when Raft stopped on a fatal error (a full or failing disk): the
    *  node then stops its parts, and the process must exit, so that its service manager starts
    *  it again once the disk is back (fail-stop, as etcd). Never rejects. */
-  readonly #fatal = Promise.withResolvers<Error>();
-  #stopping: Promise<void> | null = null;
   readonly fatal: Promise<Error> = this.#fatal.promise;
+  #stopping: Promise<void> | null = null;
   /** The last lines this node logged (troubleshooting from the dashboard). */
   readonly logTail = new LineRing(nodeLogLines);
   /** Leader changes this node has seen since it started (for /metrics). */

@@ -8,7 +8,7 @@ import { maxStreamItems } from '../gossip/report.ts';
 import type { GatewayFigures } from '../gossip/report.ts';
 import type { ApplyResult, ClusterState, Command, NodeId as Id, StreamRecord } from '../state/index.ts';
 import { rebalance, resolvePolicy } from '../placement/index.ts';
-import type { Plan } from '../placement/index.ts';
+import type { StreamPlacement } from '../placement/index.ts';
 import { chooserFrom, placementInput, planRound, streamPolicy } from './placement-view.ts';
 import type { MemberFigures } from './placement-view.ts';
 import { decideStreams, defaultDecisionInit } from './stream-decisions.ts';
@@ -125,12 +125,15 @@ export class StreamsLoop {
       this.#startMoves(state, members, nowMs);
     }
     // Placement runs at most once a round, and only when a decision needs a node.
-    let plan: Plan | null = null;
-    let chooser: ((stream: StreamRecord, exclude: ReadonlySet<Id>) => Id | null) | null = null;
+    let placed: { choose: (stream: StreamRecord, exclude: ReadonlySet<Id>) => Id | null; byId: ReadonlyMap<string, StreamPlacement> } | null = null;
     const choose = (stream: StreamRecord, exclude: ReadonlySet<Id>): Id | null => {
-      plan ??= planRound(state, members, ++this.#round);
-      const nodeId = (chooser ??= chooserFrom(plan))(stream, exclude);
-      this.#noteNoNode(stream.id, nodeId === null ? plan : null);
+      if (placed === null) {
+        const plan = planRound(state, members, ++this.#round);
+        placed = { choose: chooserFrom(plan), byId: new Map(plan.streams.map((p) => [p.streamId, p])) };
+      }
+      const nodeId = placed.choose(stream, exclude);
+      if (nodeId === null) this.#noteNoNode(stream.id, placed.byId.get(stream.id));
+      else this.#noNode.delete(stream.id);
       return nodeId;
     };
     const commands = decideStreams({
@@ -166,16 +169,11 @@ export class StreamsLoop {
     }
   }
 
-  /** Logs why placement has no node for a stream that needs one (`plan` null: it got one): once
-   *  when it finds none for the stream's worker, once for its standby, until it gets one. An
-   *  operator sees why a channel stays down or without its standby; the reasons' counts change
-   *  with every gossip round, so they are not logged again (placement/explain has them). */
-  #noteNoNode(streamId: string, plan: Plan | null): void {
-    if (plan === null) {
-      this.#noNode.delete(streamId);
-      return;
-    }
-    const planned = plan.streams.find((p) => p.streamId === streamId);
+  /** Logs why placement has no node for a stream that needs one: once when it finds none for
+   *  the stream's worker, once for its standby, until it gets one. An operator sees why a channel
+   *  stays down or without its standby; the reasons' counts change with every gossip round, so
+   *  they are not logged again (placement/explain has them). */
+  #noteNoNode(streamId: string, planned: StreamPlacement | undefined): void {
     const kind = (planned?.nodeId ?? null) === null ? 'worker' : 'standby';
     if (this.#noNode.get(streamId) === kind) return;
     this.#noNode.set(streamId, kind);
