@@ -159,10 +159,7 @@ export function buildFfmpegArgs(spec: FfmpegArgsSpec): string[] {
     // Subtitle and data tracks (teletext, SCTE-35) break or bloat the HLS output: dropped.
     '-sn', '-dn',
     ...codecArgs(spec.profile, segmentS),
-    // A fresh ffmpeg's first segments are cut at half the length where the source's keyframes
-    // allow: a new worker's first segment is what a failover without a ready standby waits for
-    // (2.2 -> 1.5 s on average from start to first segment, keyframes 1 s apart; docs/streams.md).
-    '-f', 'hls', '-hls_time', String(segmentS), '-hls_init_time', String(segmentS / 2), '-hls_list_size', String(listSize),
+    '-f', 'hls', '-hls_time', String(segmentS), '-hls_list_size', String(listSize),
     '-hls_flags', flags.join('+'),
     '-hls_segment_filename', `${dir}/${segmentPrefix}%d.ts`, '-start_number', String(startNumber),
     `${dir}/${playlistName}`,
