@@ -2,7 +2,7 @@
 // one question the stream decisions ask: "which node for this stream, not one of these?". Pure.
 import type { HostFigures, StreamFigures } from '../gossip/report.ts';
 import { place, resolvePolicy } from '../placement/index.ts';
-import type { NodeView, Plan, PlacementInput, StreamCost, StreamDemand } from '../placement/index.ts';
+import type { NodeView, Plan, PlacementInput, StreamCost, StreamDemand, StreamPlacement } from '../placement/index.ts';
 import { defaultNodeAdmin, serviceOf } from '../state/index.ts';
 import type { ClusterState, NodeId, Policy, Profile, StreamRecord } from '../state/index.ts';
 
@@ -56,10 +56,14 @@ export function placementInput(state: ClusterState, members: (id: NodeId) => Mem
   return { nodes, streams, groups };
 }
 
-/** choose() for the stream decisions, from one plan: the plan's node for the stream, else its
- *  standby node, whichever `exclude` allows. */
-export function chooserFrom(plan: Plan): (stream: StreamRecord, exclude: ReadonlySet<NodeId>) => NodeId | null {
-  const byId = new Map(plan.streams.map((p) => [p.streamId, p]));
+/** One plan's placements by stream id. */
+export function placementsById(plan: Plan): ReadonlyMap<string, StreamPlacement> {
+  return new Map(plan.streams.map((p) => [p.streamId, p]));
+}
+
+/** choose() for the stream decisions, from one plan's placements: the plan's node for the
+ *  stream, else its standby node, whichever `exclude` allows. */
+export function chooserFrom(byId: ReadonlyMap<string, StreamPlacement>): (stream: StreamRecord, exclude: ReadonlySet<NodeId>) => NodeId | null {
   return (stream, exclude) => {
     const p = byId.get(stream.id);
     if (p === undefined) return null;

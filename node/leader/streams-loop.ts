@@ -9,7 +9,7 @@ import type { GatewayFigures } from '../gossip/report.ts';
 import type { ApplyResult, ClusterState, Command, NodeId as Id, StreamRecord } from '../state/index.ts';
 import { rebalance, resolvePolicy } from '../placement/index.ts';
 import type { StreamPlacement } from '../placement/index.ts';
-import { chooserFrom, placementInput, planRound, streamPolicy } from './placement-view.ts';
+import { chooserFrom, placementInput, placementsById, planRound, streamPolicy } from './placement-view.ts';
 import type { MemberFigures } from './placement-view.ts';
 import { decideStreams, defaultDecisionInit } from './stream-decisions.ts';
 import type { DecisionInit } from './stream-decisions.ts';
@@ -128,8 +128,8 @@ export class StreamsLoop {
     let placed: { choose: (stream: StreamRecord, exclude: ReadonlySet<Id>) => Id | null; byId: ReadonlyMap<string, StreamPlacement> } | null = null;
     const choose = (stream: StreamRecord, exclude: ReadonlySet<Id>): Id | null => {
       if (placed === null) {
-        const plan = planRound(state, members, ++this.#round);
-        placed = { choose: chooserFrom(plan), byId: new Map(plan.streams.map((p) => [p.streamId, p])) };
+        const byId = placementsById(planRound(state, members, ++this.#round));
+        placed = { choose: chooserFrom(byId), byId };
       }
       const nodeId = placed.choose(stream, exclude);
       if (nodeId === null) this.#noteNoNode(stream.id, placed.byId.get(stream.id));
