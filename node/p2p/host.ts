@@ -5,6 +5,7 @@ import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import './yamux-window.ts';
 import './xsalsa20-memory.ts';
+import './frame-decoder.ts';
 import type { GossipSub, TopicValidatorFn } from '@libp2p/gossipsub';
 import { gossipsub } from '@libp2p/gossipsub';
 import type { Identify } from '@libp2p/identify';
