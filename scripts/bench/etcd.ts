@@ -37,6 +37,11 @@ export class EtcdCluster {
     return cluster;
   }
 
+  /** The member processes' pids (the bench pauses and accounts them). */
+  pids(): number[] {
+    return this.members.flatMap((m) => m.child?.pid ?? []);
+  }
+
   #spawn(i: number, state: 'new' | 'existing'): void {
     const m = this.members[i]!;
     const initial = this.members.map((x) => `${x.name}=${x.peerUrl}`).join(',');

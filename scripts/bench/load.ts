@@ -25,7 +25,15 @@ export interface LoadFigures {
   readonly seconds: number | null;
 }
 
-export async function drive(call: Call, init: LoadInit): Promise<LoadFigures> {
+/** What one run of load saw, before figures are made of it: runs can be pooled (writes.ts
+ *  interleaves short slices of two systems and reports each system's slices together). */
+export interface LoadSample {
+  readonly latMs: readonly number[];
+  readonly errorKinds: ReadonlyMap<string, number>;
+  readonly elapsedMs: number;
+}
+
+export async function sample(call: Call, init: LoadInit): Promise<LoadSample> {
   const latMs: number[] = [];
   const errorKinds = new Map<string, number>();
   let started = 0;
@@ -45,7 +53,15 @@ export async function drive(call: Call, init: LoadInit): Promise<LoadFigures> {
     }
   };
   await Promise.all(Array.from({ length: init.clients }, (_, k) => client(k)));
-  const elapsedMs = performance.now() - startMs;
+  return { latMs, errorKinds, elapsedMs: performance.now() - startMs };
+}
+
+/** The figures of one or more samples taken together (rates over their summed time). */
+export function figures(samples: readonly LoadSample[]): LoadFigures {
+  const latMs = samples.flatMap((x) => x.latMs);
+  const elapsedMs = samples.reduce((sum, x) => sum + x.elapsedMs, 0);
+  const errorKinds = new Map<string, number>();
+  for (const x of samples) for (const [kind, n] of x.errorKinds) errorKinds.set(kind, (errorKinds.get(kind) ?? 0) + n);
   const s = summarize(latMs);
   const errors = [...errorKinds.values()].reduce((a, b) => a + b, 0);
   return {
@@ -57,4 +73,8 @@ export async function drive(call: Call, init: LoadInit): Promise<LoadFigures> {
     errorKinds: Object.fromEntries(errorKinds),
     seconds: round(elapsedMs / 1000, 2),
   };
+}
+
+export async function drive(call: Call, init: LoadInit): Promise<LoadFigures> {
+  return figures([await sample(call, init)]);
 }

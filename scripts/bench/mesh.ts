@@ -72,6 +72,11 @@ export class MeshCluster {
     await this.#printed(name, /node \S+ \(\S+\) running/);
   }
 
+  /** The node processes' pids (the bench pauses and accounts them). */
+  pids(): number[] {
+    return this.names.flatMap((n) => this.processes.nodes.get(n)?.child.pid ?? []);
+  }
+
   url(name: string): string {
     return this.processes.nodes.get(name)!.httpUrl;
   }
