@@ -32,7 +32,13 @@ export function withAuditEntry(state: ClusterState, entry: Omit<AuditEntry, 'id'
   const last = pages.at(-1);
   const id = (last?.at(-1)?.id ?? 0) + 1;
   const added = { id, ...entry, target: cut(entry.target, targetLengthMax), summary: cut(entry.summary, auditSummaryLengthMax) };
-  let next = last === undefined || last.length >= auditPageSize ? [...pages, [added]] : [...pages.slice(0, -1), [...last, added]];
+  let next: (readonly AuditEntry[])[];
+  if (last === undefined || last.length >= auditPageSize) {
+    next = [...pages, [added]];
+  } else {
+    next = pages.slice(); // one copy of the list on every write, not a slice and a spread
+    next[next.length - 1] = [...last, added];
+  }
   const count = (next.length - 1) * auditPageSize + next.at(-1)!.length;
   if (count - auditPageSize >= auditEntriesMax) next = next.slice(1);
   return { ...state, audit: next };
