@@ -64,6 +64,8 @@ export class RaftDriver extends EventEmitter<RaftDriverEvents> {
   #storage: MemoryStorage | null = null;
   #ticker: { stop(): void } | null = null;
   #ticks = 0;
+  /** When the last snapshot was taken (-Infinity: none yet by this process). */
+  #snapshotTick = -Infinity;
   /** When a message last arrived from each peer, by the monotonic clock (performance.now()). */
   readonly #heardAtMs = new Map<NodeId, number>();
   #appliedIndex = 0;
@@ -453,7 +455,7 @@ export class RaftDriver extends EventEmitter<RaftDriverEvents> {
       this.#leaderId = rd.softState.leaderId;
       this.emit('soft-state', rd.softState);
     }
-    if (this.#appliedIndex - this.#snapshotIndex >= this.#init.snapshotEveryEntries) await this.#compact(node, storage);
+    if (this.#snapshotDue()) await this.#compact(node, storage);
   }
 
   #apply(rd: Ready): void {
@@ -483,7 +485,15 @@ export class RaftDriver extends EventEmitter<RaftDriverEvents> {
 
   /** Snapshot the state machine at the applied index (after advance, so the configuration
    *  includes this Ready's conf changes) and drop the log before it, in memory and on disk. */
+  #snapshotDue(): boolean {
+    const since = this.#appliedIndex - this.#snapshotIndex;
+    if (since < this.#init.snapshotEveryEntries) return false;
+    const ticks = this.#init.snapshotMinIntervalMs / this.#init.tickIntervalMs;
+    return since >= this.#init.snapshotMaxEntries || this.#ticks - this.#snapshotTick >= ticks;
+  }
+
   async #compact(node: RawNode, storage: MemoryStorage): Promise<void> {
+    this.#snapshotTick = this.#ticks;
     // The stored commit index must not lie below the snapshot's index (a restart checks it).
     await this.#saveHardState();
     const snapshot = storage.createSnapshot(this.#appliedIndex, node.status().appliedConf, this.#sm.snapshot(), this.#init.snapshotKeepEntries);

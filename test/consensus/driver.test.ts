@@ -26,10 +26,13 @@ class ListMachine implements StateMachine {
   items: string[] = [];
   /** Item counts of the non-empty snapshots restored (a snapshot from the leader, or at start). */
   restored: number[] = [];
+  /** Item counts of the snapshots this node took. */
+  taken: number[] = [];
   apply(entry: Entry): void {
     this.items.push(new TextDecoder().decode(entry.data));
   }
   snapshot(): Uint8Array {
+    this.taken.push(this.items.length);
     return new TextEncoder().encode(JSON.stringify(this.items));
   }
   restore(data: Uint8Array): void {
@@ -223,6 +226,17 @@ for (const makeKind of [async () => memoryKind, levelKind]) {
       await c.appliedEverywhere(items);
       assert.ok(back.sm.restored.length > 0 && back.sm.restored[0]! > 0, 'the leader sent a snapshot');
     }, { snapshotEveryEntries: 10, snapshotKeepEntries: 2 }));
+
+    test('snapshots: every snapshotEveryEntries entries, at most one per snapshotMinIntervalMs unless snapshotMaxEntries piled up', () => withCluster(kind, async (c) => {
+      const leader = await c.leader();
+      const before = leader.sm.items.length;
+      for (let i = 0; i < 30; i++) await leader.driver.propose(bytes(`a${i}`));
+      assert.equal(leader.sm.taken.length, 1, `one snapshot within the interval (taken at ${leader.sm.taken.join(', ')})`);
+      assert.ok(leader.sm.taken[0]! <= before + 5, 'the first one when 5 entries were due');
+      for (let i = 0; i < 20; i++) await leader.driver.propose(bytes(`b${i}`));
+      assert.equal(leader.sm.taken.length, 2, 'another once 40 entries piled up');
+      assert.ok(leader.sm.taken[1]! - leader.sm.taken[0]! >= 40);
+    }, { snapshotEveryEntries: 5, snapshotMinIntervalMs: 3_600_000, snapshotMaxEntries: 40 }));
 
     test('linearizable reads on the leader and on a follower see every acknowledged write', () => withCluster(kind, async (c) => {
       const leader = await c.leader();
