@@ -264,6 +264,13 @@ test('a rolling upgrade moves a 3-node cluster to the next build, leader last, w
     cluster.note(`${first} rolled back from .previous`);
     await cluster.restart(first);
     await waitFor(`${first} back on v2`, async () => ((await cluster.health(first))?.version === v2Version ? true : null), 60_000, 250);
+    // Its HTTP answers before its first telemetry report reaches the others: an upgrade asked
+    // for in between is refused ("node is down"), as it should be. Wait until n1 sees it alive.
+    await waitFor(`n1 to see ${first} alive`, async () => {
+      const view = await cluster.request('n1', 'GET', '/api/v1/cluster', { token: admin });
+      const nodes = view?.status === 200 ? (JSON.parse(view.body) as { nodes: { state: string }[] }).nodes : [];
+      return nodes.length === names.length && nodes.every((x) => x.state === 'alive') ? true : null;
+    }, 30_000, 250);
     const again2 = await cluster.run(v1, ['upgrade', '--api', n1Url, '--api-token', admin, '--yes'], 60_000);
     assert.match(again2.stdout, /already: nothing to do/, `${again2.stdout}${again2.stderr}`);
 
