@@ -9,9 +9,9 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { keepAliveAgent } from './http-client.ts';
 import { MeshCluster } from './mesh.ts';
+import { cpuTicks, ticksPerS } from './proc.ts';
 import { machine, printTable, refuse, round, withCleanup } from './stats.ts';
 
-const clockTicksPerS = 100; // USER_HZ on Linux
 const settledTimeoutMs = 60_000;
 const targetCpuPct = 3;
 const targetRssMb = 150;
@@ -23,9 +23,10 @@ interface NodeFigures {
   readonly rssMaxMb: number;
 }
 
-function cpuTicks(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return Number(fields[11]) + Number(fields[12]);
+function ticksOf(pid: number): number {
+  const ticks = cpuTicks(pid);
+  if (ticks === null) throw new Error(`node process ${pid} exited while it was measured`);
+  return ticks;
 }
 
 function rssBytes(pid: number): number {
@@ -37,14 +38,14 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function measure(pids: readonly number[], seconds: number): Promise<{ cpuPct: number; rss: number[] }[]> {
   const samples = pids.map(() => [] as number[]);
-  const ticks0 = pids.map(cpuTicks);
+  const ticks0 = pids.map(ticksOf);
   const t0 = performance.now();
   for (let s = 0; s < seconds; s++) {
     await sleep(1000);
     pids.forEach((pid, i) => samples[i]!.push(rssBytes(pid)));
   }
   const elapsedS = (performance.now() - t0) / 1000;
-  return pids.map((pid, i) => ({ cpuPct: ((cpuTicks(pid) - ticks0[i]!) / clockTicksPerS / elapsedS) * 100, rss: samples[i]! }));
+  return pids.map((pid, i) => ({ cpuPct: ((ticksOf(pid) - ticks0[i]!) / ticksPerS / elapsedS) * 100, rss: samples[i]! }));
 }
 
 export async function run(args: readonly string[]): Promise<void> {

@@ -19,7 +19,6 @@
 // Node.js process runs its first seconds of a new load 15-25 % slower while V8 compiles the hot
 // paths (measured: the same 6 s phase run twice in a row), and what we compare is sustained
 // throughput. Each slice starts with a short unrecorded ramp after its system is resumed.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { waitFor } from '../../test/cluster/processes.ts';
 import { EtcdClient } from './etcd-client.ts';
@@ -28,6 +27,7 @@ import { keepAliveAgent } from './http-client.ts';
 import { figures, sample } from './load.ts';
 import type { Call, LoadFigures, LoadSample } from './load.ts';
 import { MeshCluster } from './mesh.ts';
+import { cpuTicks, usPerTick } from './proc.ts';
 import { machine, ms, printTable, ratio, refuse, withCleanup } from './stats.ts';
 
 const requestTimeoutMs = 5_000;
@@ -68,8 +68,8 @@ interface System {
   readonly leaderIndex: number;
 }
 
-function signal(system: System, sig: 'SIGSTOP' | 'SIGCONT'): void {
-  for (const pid of system.pids()) {
+function signal(pids: readonly number[], sig: 'SIGSTOP' | 'SIGCONT'): void {
+  for (const pid of pids) {
     try {
       process.kill(pid, sig);
     } catch {
@@ -78,21 +78,10 @@ function signal(system: System, sig: 'SIGSTOP' | 'SIGCONT'): void {
   }
 }
 
-/** Clock ticks of user and system CPU of `pids` (all their threads), from /proc. */
-function cpuTicks(pids: readonly number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // exited
-    }
-  }
-  return ticks;
+/** CPU ticks of `pids` together (processes gone count nothing). */
+function ticksOf(pids: readonly number[]): number {
+  return pids.reduce((sum, pid) => sum + (cpuTicks(pid) ?? 0), 0);
 }
-/** Linux's USER_HZ: /proc counts CPU time in hundredths of a second. */
-const usPerTick = 10_000;
 
 /** Load on each system in turn, `totalMs` of it each in slices of about `sliceMs`, the others
  *  paused meanwhile; returns each system's figures, its slices pooled. */
@@ -107,19 +96,19 @@ async function inTurns(systems: readonly System[], target: (s: System) => (k: nu
     if (round % 2 === 1) order.reverse();
     for (const i of order) {
       const system = systems[i]!;
-      for (const other of systems) if (other !== system) signal(other, 'SIGSTOP');
-      signal(system, 'SIGCONT');
+      for (const other of systems) if (other !== system) signal(other.pids(), 'SIGSTOP');
+      signal(system.pids(), 'SIGCONT');
       const call = system.callVia(target(system));
       await sample(call, { ...init, durationMs: sliceRampMs });
-      const before = cpuTicks(system.pids());
+      const before = ticksOf(system.pids());
       const clientBefore = process.cpuUsage();
       samples[i]!.push(await sample(call, init));
       const client = process.cpuUsage(clientBefore);
       clientUs[i]! += client.user + client.system;
-      ticks[i]! += cpuTicks(system.pids()) - before;
+      ticks[i]! += ticksOf(system.pids()) - before;
     }
   }
-  for (const system of systems) signal(system, 'SIGCONT');
+  for (const system of systems) signal(system.pids(), 'SIGCONT');
   return systems.map((_, i) => {
     const f = figures(samples[i]!);
     const perWrite = (us: number) => (f.ok === 0 ? null : Math.round(us / f.ok));
@@ -185,13 +174,7 @@ export async function run(args: readonly string[]): Promise<void> {
   let etcd: EtcdCluster | null = null;
   await withCleanup(async () => {
     // A paused process would not act on SIGTERM: resume everything first.
-    for (const pid of [...(mesh?.pids() ?? []), ...(etcd?.pids() ?? [])]) {
-      try {
-        process.kill(pid, 'SIGCONT');
-      } catch {
-        // gone already
-      }
-    }
+    signal([...(mesh?.pids() ?? []), ...(etcd?.pids() ?? [])], 'SIGCONT');
     await mesh?.stop();
     await etcd?.stop();
     agent.destroy();
