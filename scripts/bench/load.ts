@@ -74,7 +74,3 @@ export function figures(samples: readonly LoadSample[]): LoadFigures {
     seconds: round(elapsedMs / 1000, 2),
   };
 }
-
-export async function drive(call: Call, init: LoadInit): Promise<LoadFigures> {
-  return figures([await sample(call, init)]);
-}
